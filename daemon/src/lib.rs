@@ -1,0 +1,1 @@
+//! The tapelib daemon (catalog, scheduler, operations, APIs).

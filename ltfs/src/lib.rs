@@ -1,0 +1,1 @@
+//! LTFS 2.4 volumes over a tape device.

@@ -1,0 +1,1 @@
+//! tapelib gRPC API definitions (filled in with the daemon).

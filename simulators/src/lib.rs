@@ -1,0 +1,1 @@
+//! Virtual tape library answering SCSI commands.
