@@ -108,7 +108,10 @@ pub enum TransportError {
     Timeout(Duration),
     /// The host adapter reported a failure (SG_IO `host_status`, e.g. DID_NO_CONNECT).
     #[error("host adapter status 0x{host_status:02x}, driver status 0x{driver_status:02x}")]
-    Host { host_status: u16, driver_status: u16 },
+    Host {
+        host_status: u16,
+        driver_status: u16,
+    },
     #[error("CDB of {0} bytes is not a valid length")]
     InvalidCdb(usize),
     /// A remote transport (the simulator socket) failed or spoke nonsense.
