@@ -13,6 +13,7 @@ pub mod mam;
 pub mod mem_tape;
 pub mod metadata;
 pub mod names;
+pub mod scsi_device;
 pub mod time;
 pub mod volume;
 mod xml;
