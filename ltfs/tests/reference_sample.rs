@@ -150,7 +150,7 @@ fn we_append_to_a_foreign_volume_and_read_it_all_back() {
 #[test]
 fn partition_letters_are_mapped_from_the_labels() {
     // Index partition `a` on physical partition 1, data partition `b` on 0.
-    let tape = common::load_reference_image_mapped(std::path::Path::new(common::SAMPLE_DIR), true);
+    let tape = common::load_reference_image_mapped(&common::sample_dir(), true);
     let (mut v, report) = Volume::mount(tape, MountOptions::default()).unwrap();
     assert!(report.recovered.is_none());
     for (path, sha) in FILES {

@@ -21,7 +21,7 @@ fn parse(s: &str) -> Result<Index, IndexError> {
     parse_index(s.as_bytes())
 }
 
-const SAMPLE_INDEX: &str = include_str!("/work/shared/fixtures/ltfs-reference-sample/1_15_R");
+const SAMPLE_INDEX: &str = include_str!("../../testdata/reference-index-gen2.xml");
 
 fn small_index() -> Index {
     let time = t("2026-01-02T03:04:05.000000006Z");

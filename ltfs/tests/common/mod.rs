@@ -7,7 +7,20 @@ use std::path::Path;
 
 use tapelib_ltfs::{MamAttribute, MamFormat, MemTape, TapeDevice};
 
-pub const SAMPLE_DIR: &str = "/work/shared/fixtures/ltfs-reference-sample";
+/// The reference sample: `$TAPELIB_SHARED_DIR/fixtures/ltfs-reference-sample`, by default the
+/// `shared/` directory beside the repository.
+pub fn sample_dir() -> std::path::PathBuf {
+    let shared = std::env::var_os("TAPELIB_SHARED_DIR")
+        .map(std::path::PathBuf::from)
+        .unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join("../../shared"));
+    let dir = shared.join("fixtures/ltfs-reference-sample");
+    assert!(
+        dir.is_dir(),
+        "LTFS reference sample not found at {} (set TAPELIB_SHARED_DIR)",
+        dir.display()
+    );
+    dir
+}
 
 /// What a file name of the reference file backend means.
 enum Item {
@@ -89,7 +102,7 @@ pub fn load_reference_image_mapped(dir: &Path, swap: bool) -> MemTape {
 }
 
 pub fn sample_tape() -> MemTape {
-    load_reference_image(Path::new(SAMPLE_DIR))
+    load_reference_image(&sample_dir())
 }
 
 pub fn sha256_hex(data: &[u8]) -> String {
