@@ -21,6 +21,8 @@ fn parse(s: &str) -> Result<Index, IndexError> {
     parse_index(s.as_bytes())
 }
 
+/// The generation-2 index the LTFS reference implementation wrote (block 15 of partition 1 of the
+/// shared reference sample), kept in the crate so unit tests need nothing outside it.
 const SAMPLE_INDEX: &str = include_str!("../../testdata/reference-index-gen2.xml");
 
 fn small_index() -> Index {
