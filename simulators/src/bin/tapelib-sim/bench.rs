@@ -1,0 +1,447 @@
+//! `tapelib-sim bench`: sequential write and read throughput of a simulated drive, in process
+//! (`SimTransport`), over the socket (`SimSocketTransport`) and through the SG_IO interposer,
+//! against plain sequential file I/O of the same bytes on the same disk in the same run.
+
+use std::fs::File;
+use std::io::{Read, Write};
+use std::os::fd::AsRawFd;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::time::{Duration, Instant};
+
+use anyhow::{bail, ensure, Context, Result};
+use clap::Args;
+
+use tapelib_scsi::transport::{DataPhase, ScsiTransport};
+use tapelib_sim::client::SimSocketTransport;
+use tapelib_sim::config::{CartridgeConfig, LibraryConfig, SlotRef};
+use tapelib_sim::library::Library;
+use tapelib_sim::server::{device_path, Server};
+
+const TIMEOUT: Duration = Duration::from_secs(600);
+
+#[derive(Args)]
+pub struct BenchArgs {
+    /// Bytes written and read per mode and record size (suffixes K, M, G: powers of 1024).
+    #[arg(long, default_value = "4G", value_parser = parse_size)]
+    bytes: u64,
+    /// Directory for the plain files and the simulator state (default: a new directory under
+    /// the system temporary directory). It is removed afterwards unless --keep.
+    #[arg(long)]
+    dir: Option<PathBuf>,
+    /// Record sizes (comma separated).
+    #[arg(long, value_delimiter = ',', default_value = "256K,512K", value_parser = parse_size)]
+    record_sizes: Vec<u64>,
+    /// The interposer library (default: libtapelib_sgshim.so next to this executable).
+    #[arg(long)]
+    shim: Option<PathBuf>,
+    /// Keep the benchmark directory.
+    #[arg(long)]
+    keep: bool,
+    /// Internal: run the SG_IO loop in this process (the interposer child).
+    #[arg(long, hide = true, requires = "sgio_record")]
+    sgio_device: Option<PathBuf>,
+    #[arg(long, hide = true)]
+    sgio_record: Option<u64>,
+}
+
+fn parse_size(s: &str) -> Result<u64, String> {
+    let s = s.trim();
+    let (num, mul) = match s.char_indices().last() {
+        Some((i, c)) if c.is_ascii_alphabetic() => {
+            let mul = match c.to_ascii_uppercase() {
+                'K' => 1u64 << 10,
+                'M' => 1 << 20,
+                'G' => 1 << 30,
+                'T' => 1 << 40,
+                _ => return Err(format!("unknown size suffix in {s:?}")),
+            };
+            (s.get(..i).unwrap_or(""), mul)
+        }
+        _ => (s, 1),
+    };
+    let n: u64 = num.parse().map_err(|_| format!("invalid size {s:?}"))?;
+    n.checked_mul(mul)
+        .filter(|&v| v > 0)
+        .ok_or_else(|| format!("size {s:?} out of range"))
+}
+
+/// Write and read throughput of one mode, in bytes per second.
+#[derive(Clone, Copy, serde::Serialize, serde::Deserialize)]
+struct Rates {
+    write: f64,
+    read: f64,
+}
+
+pub fn run(args: BenchArgs) -> Result<()> {
+    if let (Some(dev), Some(record)) = (&args.sgio_device, args.sgio_record) {
+        let rates = sgio_child(dev, args.bytes, record)?;
+        println!("{}", serde_json::to_string(&rates)?);
+        return Ok(());
+    }
+    let builder = {
+        let mut b = tempfile::Builder::new();
+        b.prefix("tapelib-bench-");
+        b
+    };
+    let tmp = match &args.dir {
+        Some(d) => {
+            std::fs::create_dir_all(d)?;
+            builder.tempdir_in(d)?
+        }
+        None => builder.tempdir()?,
+    };
+    let dir = tmp.path().to_path_buf();
+    // Dropping `tmp` removes the directory; `keep` leaves it.
+    let _tmp = if args.keep {
+        let _ = tmp.keep();
+        None
+    } else {
+        Some(tmp)
+    };
+    let shim = args.shim.clone().or_else(default_shim);
+
+    println!(
+        "tapelib-sim bench: {} per mode and record size, in {}",
+        human(args.bytes),
+        dir.display()
+    );
+    println!("plain file reads follow the writes with the page cache as it is (nothing dropped)\n");
+    println!(
+        "{:<8} {:<12} {:>12} {:>8} {:>12} {:>8}",
+        "RECORD", "MODE", "WRITE MB/s", "RATIO", "READ MB/s", "RATIO"
+    );
+    for &record in &args.record_sizes {
+        ensure!(
+            record <= 0xff_ffff,
+            "record size {record} exceeds the 24-bit READ(6)/WRITE(6) transfer length"
+        );
+        let count = args.bytes.div_ceil(record);
+        let bytes = count * record;
+        let plain = plain_file(&dir.join("plain.bin"), bytes, record as usize)?;
+        row(record, "plain file", plain, plain);
+
+        let state = dir.join(format!("state-{record}"));
+        let library = Library::open(bench_config(), &state)
+            .with_context(|| format!("opening a library in {}", state.display()))?;
+        let in_process = {
+            let mut t = library.transport("drive0")?;
+            drive_rates(&mut t, bytes, record as usize)?
+        };
+        row(record, "in process", in_process, plain);
+
+        let server = Server::bind(library.clone(), &state)?.spawn()?;
+        let socket = {
+            let mut t = SimSocketTransport::connect(&state, "drive0")?;
+            drive_rates(&mut t, bytes, record as usize)?
+        };
+        row(record, "socket", socket, plain);
+
+        match &shim {
+            Some(shim) => {
+                let r = sgio_parent(shim, &state, bytes, record)?;
+                row(record, "interposer", r, plain);
+            }
+            None => println!(
+                "{:<8} {:<12} skipped: libtapelib_sgshim.so not found (cargo build -p tapelib-sgshim, or --shim)",
+                human(record),
+                "interposer"
+            ),
+        }
+        server.shutdown();
+        // Open connection threads hold the library until they notice the closed socket.
+        std::thread::sleep(Duration::from_millis(50));
+        drop(library);
+        let _ = std::fs::remove_dir_all(&state);
+    }
+    Ok(())
+}
+
+fn row(record: u64, mode: &str, r: Rates, plain: Rates) {
+    println!(
+        "{:<8} {:<12} {:>12.0} {:>8.2} {:>12.0} {:>8.2}",
+        human(record),
+        mode,
+        r.write / 1e6,
+        r.write / plain.write,
+        r.read / 1e6,
+        r.read / plain.read
+    );
+}
+
+fn human(n: u64) -> String {
+    for (unit, shift) in [("G", 30), ("M", 20), ("K", 10)] {
+        if n >= 1 << shift && n & ((1 << shift) - 1) == 0 {
+            return format!("{}{unit}", n >> shift);
+        }
+    }
+    n.to_string()
+}
+
+fn default_shim() -> Option<PathBuf> {
+    let exe = std::env::current_exe().ok()?;
+    let dir = exe.parent()?;
+    [
+        dir.join("libtapelib_sgshim.so"),
+        dir.join("../libtapelib_sgshim.so"),
+    ]
+    .into_iter()
+    .find(|p| p.is_file())
+}
+
+/// One LTO-9 drive with a cartridge already in it, time scale 0.
+fn bench_config() -> LibraryConfig {
+    let mut config = LibraryConfig {
+        time_scale: 0.0,
+        ..LibraryConfig::default()
+    };
+    config.drives.truncate(1);
+    if let Some(d) = config.drives.first_mut() {
+        d.generation = tapelib_sim::media::LtoGeneration::Lto9;
+    }
+    config.cartridges.push(CartridgeConfig {
+        barcode: "BENCH0L9".into(),
+        generation: None,
+        slot: Some(SlotRef::Drive(0)),
+        write_protect: false,
+        capacity: None,
+    });
+    config
+}
+
+fn data_pattern(len: usize) -> Vec<u8> {
+    (0..len)
+        .map(|i| (i as u32).wrapping_mul(2_654_435_761).to_be_bytes()[0])
+        .collect()
+}
+
+fn plain_file(path: &Path, bytes: u64, record: usize) -> Result<Rates> {
+    let buf = data_pattern(record);
+    let count = bytes / record as u64;
+    let start = Instant::now();
+    let mut f = File::create(path)?;
+    for _ in 0..count {
+        f.write_all(&buf)?;
+    }
+    f.sync_all()?;
+    let write = bytes as f64 / start.elapsed().as_secs_f64();
+    drop(f);
+    let mut rbuf = vec![0u8; record];
+    let start = Instant::now();
+    let mut f = File::open(path)?;
+    for _ in 0..count {
+        f.read_exact(&mut rbuf)?;
+    }
+    let read = bytes as f64 / start.elapsed().as_secs_f64();
+    std::fs::remove_file(path)?;
+    Ok(Rates { write, read })
+}
+
+fn cdb6(op: u8, len: usize, flags: u8) -> [u8; 6] {
+    let l = (len as u32).to_be_bytes();
+    [op, flags, l[1], l[2], l[3], 0]
+}
+
+/// Sends a command and insists on GOOD status.
+fn run_cmd<T: ScsiTransport>(t: &mut T, cdb: &[u8], data: DataPhase<'_>) -> Result<usize> {
+    let c = t.execute(cdb, data, TIMEOUT)?;
+    if !c.status.is_good() {
+        bail!(
+            "opcode 0x{:02x}: status 0x{:02x}, sense {:02x?}",
+            cdb.first().copied().unwrap_or(0),
+            c.status.0,
+            c.sense
+        );
+    }
+    Ok(c.transferred)
+}
+
+/// Waits for the drive to report ready, consuming unit attentions.
+fn wait_ready<T: ScsiTransport>(t: &mut T) -> Result<()> {
+    let mut last = String::new();
+    for _ in 0..20 {
+        let c = t.execute(&[0u8; 6], DataPhase::None, TIMEOUT)?;
+        if c.status.is_good() {
+            return Ok(());
+        }
+        last = format!("sense {:02x?}", c.sense);
+    }
+    bail!("drive never became ready: {last}")
+}
+
+/// Writes `bytes` in variable-length records (WRITE(6), SSC-4 6.x), a synchronous filemark to
+/// make them durable, then rewinds and reads them back.
+fn drive_rates<T: ScsiTransport>(t: &mut T, bytes: u64, record: usize) -> Result<Rates> {
+    wait_ready(t)?;
+    run_cmd(t, &[0x01, 0, 0, 0, 0, 0], DataPhase::None)?;
+    let buf = data_pattern(record);
+    let count = bytes / record as u64;
+    let wcdb = cdb6(0x0a, record, 0);
+    let start = Instant::now();
+    for _ in 0..count {
+        run_cmd(t, &wcdb, DataPhase::Out(&buf))?;
+    }
+    run_cmd(t, &[0x10, 0, 0, 0, 1, 0], DataPhase::None)?;
+    let write = bytes as f64 / start.elapsed().as_secs_f64();
+    run_cmd(t, &[0x01, 0, 0, 0, 0, 0], DataPhase::None)?;
+    let mut rbuf = vec![0u8; record];
+    let rcdb = cdb6(0x08, record, 0);
+    let start = Instant::now();
+    for i in 0..count {
+        let n = run_cmd(t, &rcdb, DataPhase::In(&mut rbuf))?;
+        ensure!(n == record, "record {i}: read {n} of {record} bytes");
+    }
+    let read = bytes as f64 / start.elapsed().as_secs_f64();
+    ensure!(
+        rbuf == buf,
+        "the last record read back differs from what was written"
+    );
+    Ok(Rates { write, read })
+}
+
+/// Re-executes this binary with the interposer preloaded, running the SG_IO loop on the device
+/// file while this process keeps serving.
+fn sgio_parent(shim: &Path, state: &Path, bytes: u64, record: u64) -> Result<Rates> {
+    let exe = std::env::current_exe()?;
+    let out = Command::new(exe)
+        .args(["bench", "--bytes"])
+        .arg(bytes.to_string())
+        .arg("--sgio-device")
+        .arg(device_path(state, "drive0"))
+        .arg("--sgio-record")
+        .arg(record.to_string())
+        .env("LD_PRELOAD", shim)
+        .env("TAPELIB_SIM_STATE_DIR", state)
+        .output()
+        .context("running the interposer benchmark")?;
+    ensure!(
+        out.status.success(),
+        "interposer benchmark failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let text = String::from_utf8_lossy(&out.stdout);
+    let line = text.lines().last().unwrap_or("");
+    serde_json::from_str(line).with_context(|| format!("interposer benchmark output {line:?}"))
+}
+
+/// `struct sg_io_hdr` (include/scsi/sg.h), for the interposer benchmark's SG_IO loop.
+#[repr(C)]
+struct SgIoHdr {
+    interface_id: i32,
+    dxfer_direction: i32,
+    cmd_len: u8,
+    mx_sb_len: u8,
+    iovec_count: u16,
+    dxfer_len: u32,
+    dxferp: *mut libc::c_void,
+    cmdp: *const u8,
+    sbp: *mut u8,
+    timeout: u32,
+    flags: u32,
+    pack_id: i32,
+    usr_ptr: *mut libc::c_void,
+    status: u8,
+    masked_status: u8,
+    msg_status: u8,
+    sb_len_wr: u8,
+    host_status: u16,
+    driver_status: u16,
+    resid: i32,
+    duration: u32,
+    info: u32,
+}
+
+const SG_IO: libc::c_ulong = 0x2285;
+
+/// A minimal SG_IO transport over a file descriptor.
+struct SgFd {
+    file: File,
+}
+
+impl ScsiTransport for SgFd {
+    fn execute(
+        &mut self,
+        cdb: &[u8],
+        data: DataPhase<'_>,
+        timeout: Duration,
+    ) -> Result<tapelib_scsi::transport::Completion, tapelib_scsi::transport::TransportError> {
+        use tapelib_scsi::transport::{Completion, ScsiStatus, TransportError};
+        let mut sense = [0u8; 64];
+        let offered = data.len();
+        let (dir, ptr) = match data {
+            DataPhase::None => (-1, std::ptr::null_mut()),
+            DataPhase::Out(b) => (-2, b.as_ptr() as *mut libc::c_void),
+            DataPhase::In(b) => (-3, b.as_mut_ptr() as *mut libc::c_void),
+        };
+        let mut hdr = SgIoHdr {
+            interface_id: i32::from(b'S'),
+            dxfer_direction: dir,
+            cmd_len: cdb.len() as u8,
+            mx_sb_len: sense.len() as u8,
+            iovec_count: 0,
+            dxfer_len: offered as u32,
+            dxferp: ptr,
+            cmdp: cdb.as_ptr(),
+            sbp: sense.as_mut_ptr(),
+            timeout: timeout.as_millis() as u32,
+            flags: 0,
+            pack_id: 0,
+            usr_ptr: std::ptr::null_mut(),
+            status: 0,
+            masked_status: 0,
+            msg_status: 0,
+            sb_len_wr: 0,
+            host_status: 0,
+            driver_status: 0,
+            resid: 0,
+            duration: 0,
+            info: 0,
+        };
+        // SAFETY: every pointer in `hdr` refers to a live buffer of the stated length.
+        let rc = unsafe { libc::ioctl(self.file.as_raw_fd(), SG_IO, &mut hdr) };
+        if rc < 0 {
+            return Err(TransportError::Ioctl(std::io::Error::last_os_error()));
+        }
+        let transferred = offered.saturating_sub(hdr.resid.max(0) as usize);
+        Ok(Completion {
+            status: ScsiStatus(hdr.status),
+            sense: sense
+                .get(..usize::from(hdr.sb_len_wr))
+                .unwrap_or_default()
+                .to_vec(),
+            transferred,
+            residual: offered - transferred,
+            duration: Some(Duration::from_millis(u64::from(hdr.duration))),
+        })
+    }
+}
+
+fn sgio_child(dev: &Path, bytes: u64, record: u64) -> Result<Rates> {
+    let file = std::fs::OpenOptions::new()
+        .read(true)
+        .write(true)
+        .open(dev)
+        .with_context(|| format!("opening {}", dev.display()))?;
+    let mut t = SgFd { file };
+    drive_rates(&mut t, bytes, record as usize)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn sizes_parse_with_binary_suffixes() {
+        assert_eq!(parse_size("4G").unwrap(), 4 << 30);
+        assert_eq!(parse_size("256K").unwrap(), 256 << 10);
+        assert_eq!(parse_size("512k").unwrap(), 512 << 10);
+        assert_eq!(parse_size("1000").unwrap(), 1000);
+        assert!(parse_size("0").is_err());
+        assert!(parse_size("12X").is_err());
+        assert!(parse_size("G").is_err());
+        assert!(parse_size("99999999999T").is_err());
+        assert_eq!(human(512 << 10), "512K");
+        assert_eq!(human(1 << 30), "1G");
+        assert_eq!(human(1000), "1000");
+    }
+}
