@@ -81,6 +81,8 @@ pub enum SimError {
     InvalidBarcode(String),
     #[error("invalid fault: {0}")]
     InvalidFault(String),
+    #[error("state directory {0} is in use by another process (lock file held)")]
+    StateDirInUse(PathBuf),
 }
 
 /// The simulated library.
@@ -101,6 +103,9 @@ pub struct Library {
     side: Mutex<SideState>,
     /// Serializes writers of `state.json`.
     save_lock: Mutex<()>,
+    /// `<state>/lock`, exclusively `flock`ed while the library is open: one process per
+    /// state directory. Declared last so it is released after the final flush in `drop`.
+    _dir_lock: std::fs::File,
 }
 
 #[derive(Debug, Default)]
@@ -123,6 +128,7 @@ impl Library {
             move |source| SimError::Io { path, source }
         };
         std::fs::create_dir_all(cartridges_dir(state_dir)).map_err(io(state_dir))?;
+        let dir_lock = lock_state_dir(state_dir)?;
         let loaded_state = state::load(state_dir)?;
         let first_open = loaded_state.is_none();
         let mut outside = BTreeMap::new();
@@ -165,6 +171,9 @@ impl Library {
                     SlotRef::ImportExport(n) => config.ie_address(n),
                     SlotRef::Drive(n) => config.drive_address(n),
                 }?;
+                if changer_state.reserved_for_other(address, &c.barcode) {
+                    return None;
+                }
                 let e = changer_state.element_mut(address)?;
                 if e.medium.is_some() {
                     return None;
@@ -184,7 +193,15 @@ impl Library {
                 outside.insert(c.barcode.clone(), kind);
             }
         }
-        assign_home_slots(&mut changer_state);
+        let named: Vec<u16> = config
+            .cartridges
+            .iter()
+            .filter_map(|c| match c.slot? {
+                SlotRef::Storage(n) => config.storage_address(n),
+                _ => None,
+            })
+            .collect();
+        changer_state.assign_home_slots(&named);
         if config.changer.power_on_unit_attention {
             changer_state.raise_unit_attention(0x29, 0x00);
         }
@@ -204,15 +221,19 @@ impl Library {
                             source,
                         }
                     })?;
-                drive.insert(cart).map_err(|e| SimError::Drive {
+                let restored = match records.get(i) {
+                    // The saved state had this cartridge in this drive: put it back as it
+                    // was, which is no new load.
+                    Some(r) if r.barcode.as_deref() == Some(m.barcode.as_str()) => {
+                        drive.restore(cart, r.loaded)
+                    }
+                    // A cartridge configured into the drive: the library loads it.
+                    _ => drive.insert(cart),
+                };
+                restored.map_err(|e| SimError::Drive {
                     drive: format!("drive{i}"),
                     message: e.to_string(),
                 })?;
-                // A fresh configuration places cartridges loaded; a saved state says.
-                let keep_loaded = !matches!(records.get(i), Some(r) if !r.loaded);
-                if !keep_loaded {
-                    unload_restored(&mut drive, i);
-                }
                 was_loaded = drive.medium_present() && !drive.ready_for_removal();
             }
             if let Some(stats) = records.get(i).and_then(|r| r.stats.clone()) {
@@ -240,6 +261,7 @@ impl Library {
                 faults: Vec::new(),
             }),
             save_lock: Mutex::new(()),
+            _dir_lock: dir_lock,
         });
         for f in faults {
             if let Err(e) = library.apply_fault(&f, first_open) {
@@ -564,45 +586,26 @@ fn drive_spec(dc: &DriveConfig) -> DriveSpec {
     }
 }
 
-/// Gives a cartridge that starts in a drive (configured there) a home: the first free storage
-/// slot no other drive's cartridge calls home. Real libraries always know where a drive's
-/// cartridge came from, and `mtx unload` without a slot uses it (SVALID + source address).
-fn assign_home_slots(state: &mut ChangerState) {
-    let claimed: Vec<u16> = state
-        .drives
-        .iter()
-        .filter_map(|e| e.medium.as_ref().and_then(|m| m.source))
-        .collect();
-    let mut free = state
-        .storage
-        .iter()
-        .filter(|e| e.medium.is_none() && !claimed.contains(&e.address))
-        .map(|e| e.address)
-        .collect::<Vec<_>>()
-        .into_iter();
-    for e in &mut state.drives {
-        if let Some(m) = e.medium.as_mut().filter(|m| m.source.is_none()) {
-            m.source = free.next();
+/// Takes the exclusive lock on `<state>/lock` (flock(2), released by the kernel when the
+/// process exits, however it exits).
+fn lock_state_dir(state_dir: &Path) -> Result<std::fs::File, SimError> {
+    let path = state_dir.join("lock");
+    let file = std::fs::OpenOptions::new()
+        .create(true)
+        .truncate(false)
+        .write(true)
+        .open(&path)
+        .map_err(|source| SimError::Io {
+            path: path.clone(),
+            source,
+        })?;
+    match file.try_lock() {
+        Ok(()) => Ok(file),
+        Err(std::fs::TryLockError::WouldBlock) => {
+            Err(SimError::StateDirInUse(state_dir.to_path_buf()))
         }
+        Err(std::fs::TryLockError::Error(source)) => Err(SimError::Io { path, source }),
     }
-}
-
-/// Unloads a cartridge restored into a drive that had unloaded it before the restart. The
-/// UNIT ATTENTIONs this consumes are raised again afterwards so the host still sees the reset.
-fn unload_restored(drive: &mut SimDrive, index: usize) {
-    // UNLOAD (SSC-4 7.2): LOAD = 0.
-    let unload = [0x1B, 0, 0, 0, 0, 0];
-    for _ in 0..4 {
-        let c = drive.execute(&unload, DataPhase::None);
-        if c.status.is_good() {
-            break;
-        }
-        if c.sense.get(2).map(|k| k & 0x0f) != Some(crate::sense::key::UNIT_ATTENTION) {
-            tracing::warn!(drive = index, "unloading the restored cartridge failed");
-            break;
-        }
-    }
-    drive.faults_mut().power_on_reset = true;
 }
 
 /// Vendor and product as the drive itself reports them in INQUIRY, so DVCID matches.

@@ -156,9 +156,10 @@ fn all_types_in_address_order_one_page_per_type() {
     // Drive 0 holds the configured cartridge; transport is empty.
     assert!(r.descriptors[3].full());
     assert_eq!(r.descriptors[3].voltag.as_deref(), Some("B00001L8"));
-    // A cartridge configured into a drive gets a home slot, so `mtx unload` knows where to go.
+    // A cartridge configured into a drive gets a home slot, so `mtx unload` knows where to go:
+    // the highest free slot the configuration does not name.
     assert!(r.descriptors[3].svalid);
-    assert_eq!(r.descriptors[3].source, SLOT2);
+    assert_eq!(r.descriptors[3].source, SLOT4);
     assert!(!r.descriptors[0].full());
     assert_eq!(r.descriptors[0].flags, 0);
 }
@@ -176,8 +177,8 @@ fn dvcid_serial_identifiers_on_drives() {
     assert_eq!(
         drive0,
         [
-            // SVALID, data medium; home slot: the first free storage slot (slot 2).
-            &[0x01, 0x00, 0x09, 0, 0, 0, 0, 0, 0, 0x81, 0x10, 0x01][..],
+            // SVALID, data medium; home slot: the highest free storage slot (slot 4).
+            &[0x01, 0x00, 0x09, 0, 0, 0, 0, 0, 0, 0x81, 0x10, 0x03][..],
             &[0x02, 0x00, 0x00, 10][..],
             b"1013000001"
         ]

@@ -269,3 +269,31 @@ fn serpentine_layout_makes_logical_and_physical_distance_differ() {
         "block 3 {to_block3} block 1 {to_block1}"
     );
 }
+
+#[test]
+fn restore_is_not_a_load() {
+    let dir = tempfile::tempdir().unwrap();
+    let cart = new_cart(dir.path(), "R00001L8", None);
+    let mut d =
+        tapelib_sim::drive::SimDrive::new(spec(Lto8), tapelib_sim::timing::TimeModel::instant());
+    d.restore(cart, true).unwrap();
+    // Only the power-on unit attention, then ready at BOT.
+    assert_eq!(sense(&cmd(&mut d, &[0, 0, 0, 0, 0, 0])), (6, 0x29, 0));
+    good(&cmd(&mut d, &[0, 0, 0, 0, 0, 0]));
+    assert_eq!(d.cartridge().unwrap().load_count(), 0);
+    assert_eq!(d.cartridge().unwrap().stats().loads, 0);
+    assert_eq!(d.stats().loads, 0);
+    assert_eq!(d.stats().modeled_seconds.total(), 0.0);
+    // Occupied: refused.
+    let other = new_cart(dir.path(), "R00002L8", None);
+    assert!(d.restore(other, false).is_err());
+    // Restored unloaded: ejected, ready for the robot, still no load counted.
+    let cart = d.force_remove().unwrap();
+    let mut d =
+        tapelib_sim::drive::SimDrive::new(spec(Lto8), tapelib_sim::timing::TimeModel::instant());
+    d.restore(cart, false).unwrap();
+    assert_eq!(sense(&cmd(&mut d, &[0, 0, 0, 0, 0, 0])), (6, 0x29, 0));
+    assert_eq!(sense(&cmd(&mut d, &[0, 0, 0, 0, 0, 0])), (2, 0x3A, 0));
+    assert!(d.ready_for_removal());
+    assert_eq!(d.cartridge().unwrap().load_count(), 0);
+}

@@ -114,27 +114,42 @@ fn configuration_changes_on_reopen() {
         write_protect: false,
         capacity: None,
     };
-    // Slot 4 is free: added there. Slot 2 is taken in the saved state: stays outside.
+    // Slot 4 looks free but is held as the home of drive0's cartridge: NEW004L8 stays outside.
+    // Slot 2 is taken in the saved state: NEW002L8 stays outside too.
     config.cartridges.push(add("NEW004L8", SlotRef::Storage(4)));
     config.cartridges.push(add("NEW002L8", SlotRef::Storage(2)));
     // A00001L8 is configured in slot 1 but the saved state says slot 2: the state wins.
     let lib = Library::open(config, dir.path()).unwrap();
     let contents = lib.contents();
     assert_eq!(contents.find("A00001L8").unwrap().address, SLOT2);
-    assert_eq!(contents.find("NEW004L8").unwrap().address, SLOT4);
+    assert!(contents.find("NEW004L8").is_none());
     assert!(contents.find("NEW002L8").is_none());
-    assert_eq!(contents.outside, vec!["NEW002L8".to_string()]);
+    assert_eq!(
+        contents.outside,
+        vec!["NEW002L8".to_string(), "NEW004L8".to_string()]
+    );
+    assert_eq!(contents.find("B00001L8").unwrap().source, Some(SLOT4));
     // An operator can bring it in.
     lib.operator_insert("NEW002L8", None).unwrap();
-    assert!(lib.contents().outside.is_empty());
+    assert_eq!(lib.contents().outside, vec!["NEW004L8".to_string()]);
 
-    // Fewer storage slots than the saved state uses: cartridges of vanished slots go outside.
+    // Fewer storage slots than the saved state uses: cartridges of vanished slots go outside,
+    // and drive0's cartridge, whose home vanished, gets a new one that is free.
     drop(lib);
     let mut config = small_config();
-    config.storage_slots = 3;
+    config.storage_slots = 2;
+    config.cartridges.retain(|c| c.barcode != "A00002L7");
     let lib = Library::open(config, dir.path()).unwrap();
-    assert!(lib.contents().outside.contains(&"NEW004L8".to_string()));
-    assert!(lib.contents().find("NEW004L8").is_none());
+    let contents = lib.contents();
+    assert!(contents.outside.contains(&"A00002L7".to_string()));
+    assert!(contents.find("A00002L7").is_none());
+    assert_eq!(contents.find("B00001L8").unwrap().source, Some(SLOT1));
+    let slot1 = contents
+        .elements
+        .iter()
+        .find(|e| e.address == SLOT1)
+        .unwrap();
+    assert!(slot1.barcode.is_none());
 }
 
 #[test]

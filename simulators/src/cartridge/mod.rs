@@ -119,6 +119,10 @@ struct CartridgeMeta {
     mam: Mam,
     stats: CartridgeStats,
     faults: CartridgeFaults,
+    /// The serial number the manufacturer gave the medium (MAM 0401h); older metadata has
+    /// none and gets the derived one.
+    #[serde(default)]
+    medium_serial: Option<String>,
 }
 
 /// A cartridge: its partitions on disk and its metadata.
@@ -158,6 +162,7 @@ impl Cartridge {
             );
         }
         let total = spec.total_capacity();
+        let serial = manufacturer_serial(&spec.barcode);
         let meta = CartridgeMeta {
             version: META_VERSION,
             spec,
@@ -168,6 +173,7 @@ impl Cartridge {
             mam,
             stats: CartridgeStats::default(),
             faults: CartridgeFaults::default(),
+            medium_serial: Some(serial),
         };
         let partitions = vec![PartitionStore::open(dir, 0)?];
         let mut c = Cartridge {
@@ -532,17 +538,24 @@ impl Cartridge {
         self.save_meta(false)
     }
 
-    /// The medium serial number (derived from the barcode, stable for a cartridge).
+    /// The medium serial number (MAM 0401h): the cartridge's own serial, set when it was made
+    /// and unrelated to the barcode label, as the cartridge memory of LTO media carries it.
     pub fn medium_serial(&self) -> String {
-        let h = crc32fast::hash(self.barcode().as_bytes());
-        format!(
-            "{:08X}{}",
-            h,
-            self.barcode()
-                .chars()
-                .filter(char::is_ascii_alphanumeric)
-                .collect::<String>()
-        )
+        self.meta
+            .medium_serial
+            .clone()
+            .unwrap_or_else(|| manufacturer_serial(self.barcode()))
+    }
+
+    /// The volume identifier as the application wrote it into MAM BARCODE (0806h, partition
+    /// 0, trailing spaces removed), or the cartridge's barcode label when none is written.
+    pub fn volume_identifier(&self) -> String {
+        self.meta
+            .mam
+            .get(0, id::BARCODE)
+            .map(|a| String::from_utf8_lossy(&a.value).trim_end().to_string())
+            .filter(|s| !s.is_empty())
+            .unwrap_or_else(|| self.barcode().to_string())
     }
 
     /// Attributes the medium itself carries (read-only, SPC-4 MAM).
@@ -599,4 +612,10 @@ impl Cartridge {
     pub(crate) fn set_volume_change_reference(&mut self, vcr: u32) {
         self.meta.volume_change_reference = vcr;
     }
+}
+
+/// A manufacturer serial number for a new medium: ten characters, upper-case hex after a
+/// two-letter maker prefix, deterministic for a barcode so that recreated state is stable.
+fn manufacturer_serial(barcode: &str) -> String {
+    format!("TL{:08X}", crc32fast::hash(barcode.as_bytes()))
 }

@@ -24,6 +24,8 @@ mod log;
 mod mode;
 mod move_medium;
 
+use std::collections::BTreeMap;
+
 use serde::{Deserialize, Serialize};
 use tapelib_scsi::{Completion, DataPhase};
 
@@ -106,6 +108,10 @@ pub struct ChangerState {
     pub fault_robot: Option<Option<u32>>,
     /// TapeAlert flags (1..=64) set and not yet read.
     pub tape_alerts: Vec<u8>,
+    /// Storage slots held empty as the home of a cartridge that started in a drive
+    /// (slot address → barcode): no other cartridge may be moved there while it is away.
+    #[serde(default)]
+    pub reserved_homes: BTreeMap<u16, String>,
 }
 
 impl ChangerState {
@@ -142,6 +148,78 @@ impl ChangerState {
             fault_ie_door_open: false,
             fault_robot: None,
             tape_alerts: Vec::new(),
+            reserved_homes: BTreeMap::new(),
+        }
+    }
+
+    /// Whether `address` is a storage slot held for a cartridge other than `barcode`.
+    pub fn reserved_for_other(&self, address: u16, barcode: &str) -> bool {
+        self.reserved_homes
+            .get(&address)
+            .is_some_and(|b| b != barcode)
+    }
+
+    /// Gives every cartridge in a drive without a valid home a storage slot to return to (SMC-3
+    /// SVALID + source address; `mtx unload` without a slot uses it) and reserves it. The slot
+    /// is the highest free storage slot that is nobody's home and not in `avoid` (slots the
+    /// configuration names), else the highest free one nobody calls home; the choice depends
+    /// only on the contents, so every run and restart makes the same one.
+    pub fn assign_home_slots(&mut self, avoid: &[u16]) {
+        // Reservations whose cartridge left the drives, or whose slot got filled, are void.
+        let in_drives: BTreeMap<u16, String> = self
+            .drives
+            .iter()
+            .filter_map(|e| e.medium.as_ref())
+            .filter_map(|m| m.source.map(|s| (s, m.barcode.clone())))
+            .collect();
+        let storage_empty = |st: &ChangerState, a: u16| {
+            st.storage
+                .iter()
+                .any(|e| e.address == a && e.medium.is_none())
+        };
+        let stale: Vec<u16> = self
+            .reserved_homes
+            .iter()
+            .filter(|(a, b)| in_drives.get(a) != Some(*b) || !storage_empty(self, **a))
+            .map(|(a, _)| *a)
+            .collect();
+        for a in stale {
+            self.reserved_homes.remove(&a);
+        }
+        for i in 0..self.drives.len() {
+            let Some(m) = self.drives.get(i).and_then(|e| e.medium.clone()) else {
+                continue;
+            };
+            if m.source.is_some_and(|s| self.element(s).is_some()) {
+                continue;
+            }
+            let claimed: Vec<u16> = self
+                .drives
+                .iter()
+                .filter_map(|e| e.medium.as_ref().and_then(|m| m.source))
+                .chain(self.reserved_homes.keys().copied())
+                .collect();
+            let free: Vec<u16> = self
+                .storage
+                .iter()
+                .filter(|e| e.medium.is_none() && !claimed.contains(&e.address))
+                .map(|e| e.address)
+                .collect();
+            // From the top of the library down: the low slots stay free for the application.
+            let home = free
+                .iter()
+                .rev()
+                .copied()
+                .find(|a| !avoid.contains(a))
+                .or_else(|| free.last().copied());
+            if let Some(e) = self.drives.get_mut(i) {
+                if let Some(medium) = e.medium.as_mut() {
+                    medium.source = home;
+                }
+            }
+            if let Some(a) = home {
+                self.reserved_homes.insert(a, m.barcode.clone());
+            }
         }
     }
 
@@ -402,4 +480,57 @@ pub(crate) fn ascii_field(text: &str, len: usize) -> Vec<u8> {
     let mut v: Vec<u8> = text.bytes().take(len).collect();
     v.resize(len, b' ');
     v
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn medium(barcode: &str) -> Medium {
+        Medium {
+            barcode: barcode.into(),
+            kind: MediaKind::Cleaning,
+            source: None,
+            imported: false,
+        }
+    }
+
+    fn state() -> ChangerState {
+        let config = LibraryConfig::from_toml_str(
+            "storage_slots = 4\nie_slots = 1\n[[drive]]\ngeneration = \"LTO-8\"\nserial = \"D1\"\n\
+             [[drive]]\ngeneration = \"LTO-8\"\nserial = \"D2\"\n",
+        )
+        .unwrap();
+        ChangerState::empty(&config)
+    }
+
+    #[test]
+    fn home_slots_are_free_reserved_and_deterministic() {
+        let mut s = state();
+        let slot = |n: usize| s.storage[n].address;
+        let (s1, s3, s4) = (slot(0), slot(2), slot(3));
+        s.storage[1].medium = Some(medium("X"));
+        s.drives[0].medium = Some(medium("D0"));
+        s.drives[1].medium = Some(medium("D1"));
+        // Slot 4 is named by the configuration: avoided while another slot is free.
+        s.assign_home_slots(&[s4]);
+        assert_eq!(s.drives[0].medium.as_ref().unwrap().source, Some(s3));
+        assert_eq!(s.drives[1].medium.as_ref().unwrap().source, Some(s1));
+        assert!(s.reserved_for_other(s3, "X") && !s.reserved_for_other(s3, "D0"));
+        let again = s.clone();
+        s.assign_home_slots(&[s4]);
+        assert_eq!(s, again);
+        // A reservation whose cartridge left the drives is void; valid sources stay.
+        s.drives[1].medium = None;
+        s.assign_home_slots(&[s4]);
+        assert!(!s.reserved_homes.contains_key(&s1));
+        assert_eq!(s.reserved_homes.get(&s3).map(String::as_str), Some("D0"));
+        // A source that no longer exists is replaced.
+        if let Some(m) = s.drives[0].medium.as_mut() {
+            m.source = Some(0x7FFF);
+        }
+        s.assign_home_slots(&[]);
+        let home = s.drives[0].medium.as_ref().unwrap().source.unwrap();
+        assert!(s.element(home).is_some_and(|e| e.medium.is_none()));
+    }
 }

@@ -130,6 +130,14 @@ impl Changer {
         if dst.medium.is_some() {
             return Err(destination_full());
         }
+        if src
+            .medium
+            .as_ref()
+            .is_some_and(|m| self.state.reserved_for_other(dest, &m.barcode))
+        {
+            // The slot is the home of a cartridge that is in a drive: held for it.
+            return Err(destination_full());
+        }
         let src_drive = self.state.drive_index(source);
         let dst_drive = self.state.drive_index(dest);
         if let Some(i) = src_drive {
@@ -167,6 +175,10 @@ impl Changer {
         tracing::debug!(barcode = %moved.barcode, source, dest, "medium moved");
         if let Some(e) = self.state.element_mut(source) {
             e.medium = None;
+        }
+        if dst_drive.is_none() {
+            // Out of the drives, the cartridge no longer needs its slot held.
+            self.state.reserved_homes.retain(|_, b| *b != moved.barcode);
         }
         if let Some(e) = self.state.element_mut(dest) {
             e.medium = Some(moved);
@@ -210,6 +222,16 @@ impl Changer {
             return Err(source_empty());
         }
         if second != source && full(self, second) {
+            return Err(destination_full());
+        }
+        let first_barcode = self
+            .state
+            .element(first)
+            .and_then(|e| e.medium.as_ref())
+            .map(|m| m.barcode.clone())
+            .unwrap_or_default();
+        if second != source && self.state.reserved_for_other(second, &first_barcode) {
+            // Held as the home of a cartridge that is in a drive.
             return Err(destination_full());
         }
         if source == first {
@@ -281,6 +303,13 @@ impl Changer {
             };
         }
         moved.imported = false;
+        let to_type = self.state.element(to).map(|e| e.element_type);
+        if !matches!(
+            to_type,
+            Some(ElementType::DataTransfer | ElementType::MediumTransport)
+        ) {
+            self.state.reserved_homes.retain(|_, b| *b != moved.barcode);
+        }
         if let Some(e) = self.state.element_mut(from) {
             e.medium = None;
         }

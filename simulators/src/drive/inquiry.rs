@@ -186,8 +186,7 @@ pub(crate) fn report_density_support(
     let alloc = usize::from(u16::from_be_bytes([cdb[7], cdb[8]]));
     let offered = data.len();
     if cdb[1] & 0x02 != 0 {
-        // Medium type descriptors are not modeled.
-        return invalid_cdb_field(1, Some(1), offered);
+        return medium_type_support(drive, cdb[1] & 0x01 != 0, alloc, data);
     }
     let kinds: Vec<MediaKind> = if cdb[1] & 0x01 != 0 {
         if let Err(c) = drive.check_ready(offered) {
@@ -198,25 +197,89 @@ pub(crate) fn report_density_support(
             None => return SenseBuilder::new(key::NOT_READY, 0x3A, 0).check(offered),
         }
     } else {
-        let gen = drive.spec.generation;
-        let mut v: Vec<MediaKind> = LtoGeneration::ALL
-            .into_iter()
-            .map(MediaKind::data)
-            .filter(|k| can_read(gen, *k))
-            .collect();
-        let m8 = MediaKind::Data {
-            generation: LtoGeneration::Lto7,
-            m8: true,
-        };
-        if can_read(gen, m8) {
-            v.push(m8);
-        }
+        let mut v = readable_kinds(drive.spec.generation);
         v.sort_by_key(|k| std::cmp::Reverse(k.density_code()));
         v
     };
     let mut b = vec![0u8; 4];
     for k in kinds {
         b.extend_from_slice(&density_descriptor(drive, k));
+    }
+    let len = (b.len() - 2) as u16;
+    b[0..2].copy_from_slice(&len.to_be_bytes());
+    data_in(data, &b, alloc)
+}
+
+/// Data media kinds a drive of `gen` reads, in no particular order.
+fn readable_kinds(gen: LtoGeneration) -> Vec<MediaKind> {
+    let m8 = MediaKind::Data {
+        generation: LtoGeneration::Lto7,
+        m8: true,
+    };
+    LtoGeneration::ALL
+        .into_iter()
+        .map(MediaKind::data)
+        .chain(std::iter::once(m8))
+        .filter(|k| can_read(gen, *k))
+        .collect()
+}
+
+/// Medium type descriptors (SSC-4 REPORT DENSITY SUPPORT with MEDIUM TYPE = 1): one per
+/// medium type the drive accepts, in ascending order of the MEDIUM TYPE value, which is the
+/// one MODE SENSE reports in its header (00h data, 01h cleaning). With MEDIA = 1 only the
+/// loaded medium's type is reported, with the density the medium is recorded in.
+fn medium_type_support(
+    drive: &mut SimDrive,
+    media: bool,
+    alloc: usize,
+    data: DataPhase<'_>,
+) -> Completion {
+    let offered = data.len();
+    let gen = drive.spec.generation;
+    let data_type = MediaKind::data(gen).medium_type_code();
+    let cleaning_type = MediaKind::Cleaning.medium_type_code();
+    let mut descriptors: Vec<(u8, Vec<u8>, u16, &str)> = Vec::new();
+    if media {
+        if let Err(c) = drive.check_ready(offered) {
+            return c;
+        }
+        let Some(kind) = drive.cart.as_ref().map(|c| c.kind()) else {
+            return SenseBuilder::new(key::NOT_READY, 0x3A, 0).check(offered);
+        };
+        let length = kind.generation().unwrap_or(gen).tape_length_m() as u16;
+        descriptors.push((
+            kind.medium_type_code(),
+            vec![kind.density_code()],
+            length,
+            "data",
+        ));
+    } else {
+        let mut codes: Vec<u8> = readable_kinds(gen)
+            .iter()
+            .map(|k| k.density_code())
+            .collect();
+        codes.sort_unstable();
+        codes.dedup();
+        descriptors.push((data_type, codes, gen.tape_length_m() as u16, "data"));
+        // Cleaning media are accepted (and ejected after cleaning): no density applies.
+        descriptors.push((cleaning_type, Vec::new(), 0, "cleaning"));
+        descriptors.sort_by_key(|d| d.0);
+    }
+    let mut b = vec![0u8; 4];
+    for (medium_type, codes, length, what) in descriptors {
+        let mut d = vec![0u8; 56];
+        d[0] = medium_type;
+        d[2..4].copy_from_slice(&52u16.to_be_bytes());
+        // At most nine primary density codes, ascending; unused bytes stay zero.
+        let n = codes.len().min(9);
+        d[4] = n as u8;
+        d[5..5 + n].copy_from_slice(&codes[..n]);
+        d[14..16].copy_from_slice(&127u16.to_be_bytes()); // 12.7 mm, in tenths of mm
+        d[16..18].copy_from_slice(&length.to_be_bytes());
+        d[20..28].copy_from_slice(&padded("LTO-CVE", 8));
+        d[28..36].copy_from_slice(&padded(&format!("LTO-{}", gen.number()), 8));
+        d[36..56].copy_from_slice(&padded(&format!("Ultrium {what}"), 20));
+        b.extend_from_slice(&d);
     }
     let len = (b.len() - 2) as u16;
     b[0..2].copy_from_slice(&len.to_be_bytes());

@@ -51,32 +51,43 @@ pub(crate) fn log_sense(drive: &mut SimDrive, cdb: &[u8], data: DataPhase<'_>) -
     if subpage != 0 {
         return invalid_cdb_field(3, None, offered);
     }
-    // Only current (01b) values exist; TapeAlert also answers PC=00 (tapeinfo asks so).
-    if pc != 1 && !(pc == 0 && page == 0x2E) {
-        return invalid_cdb_field(2, Some(7), offered);
+    if !SUPPORTED.contains(&page) {
+        return invalid_cdb_field(2, Some(5), offered);
     }
-    let params: Vec<Param> = match page {
-        0x00 => {
+    let Some(values) = page_values(page, pc) else {
+        // The page has no values of this kind: INVALID FIELD IN CDB at the PC field.
+        return invalid_cdb_field(2, Some(7), offered);
+    };
+    let params: Vec<Param> = match (page, values) {
+        (0x00, _) => {
             let mut b = vec![0x00, 0x00, 0, SUPPORTED.len() as u8];
             b.extend_from_slice(&SUPPORTED);
             return data_in(data, &b, alloc);
         }
-        0x2E => {
+        (0x2E, Values::Current) => {
             let flags = drive.alerts();
             // Reading the TapeAlert page clears the flags it reported (SSC-4 TapeAlert).
             drive.tapealert = 0;
-            (1..=64u16)
-                .map(|n| param(n, vec![u8::from(flags & (1u64 << (n - 1)) != 0)]))
-                .collect()
+            tape_alert_flags(flags)
         }
-        0x12 => {
-            let flags = drive.alerts();
+        // After a reset no flag is set.
+        (0x2E, Values::Default) => tape_alert_flags(0),
+        (0x12, values) => {
+            let flags = if values == Values::Current {
+                drive.alerts()
+            } else {
+                0
+            };
             // Flag 1 is the most significant bit of the first byte.
             vec![param(0x0000, flags.reverse_bits().to_be_bytes().to_vec())]
         }
-        0x17 => volume_statistics(drive),
-        0x31 => tape_capacity(drive),
-        0x11 => vec![param(0x0000, device_status(drive).to_vec())],
+        (0x17, Values::Current) => volume_statistics(drive),
+        (0x31, Values::Current) => tape_capacity(drive),
+        (0x11, Values::Current) => vec![param(0x0000, device_status(drive).to_vec())],
+        // Default values: what the page holds in a drive just reset, with no medium.
+        (0x17, Values::Default) => vec![param(0x0000, vec![0])],
+        (0x31, Values::Default) => (1..=4).map(|n| param(n, vec![0; 4])).collect(),
+        (0x11, Values::Default) => vec![param(0x0000, vec![0x01, 0x20, 0, 0])],
         _ => return invalid_cdb_field(2, Some(5), offered),
     };
     let mut b = vec![page, 0, 0, 0];
@@ -89,6 +100,41 @@ pub(crate) fn log_sense(drive: &mut SimDrive, cdb: &[u8], data: DataPhase<'_>) -
     let len = (b.len() - 4).min(0xFFFF) as u16;
     b[2..4].copy_from_slice(&len.to_be_bytes());
     data_in(data, &b, alloc)
+}
+
+/// Which values a LOG SENSE returns.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Values {
+    Current,
+    Default,
+}
+
+/// The values page `page` returns for page control `pc` (SPC-4 LOG SENSE: 00b threshold,
+/// 01b cumulative, 10b default threshold, 11b default cumulative), `None` where the page
+/// has none of that kind.
+///
+/// - Supported pages (00h) is the same list whatever the PC.
+/// - TapeAlert (2Eh) flags are compared against a threshold of one: threshold values are the
+///   flags themselves, as tapeinfo reads them with PC = 00b; default values are all clear.
+/// - TapeAlert response (12h), device status (11h), volume statistics (17h) and tape capacity
+///   (31h) hold state and counters without threshold comparison (ETC = 0): cumulative and
+///   default cumulative values only.
+fn page_values(page: u8, pc: u8) -> Option<Values> {
+    match (page, pc) {
+        (0x00, _) => Some(Values::Current),
+        (0x2E, 0b00 | 0b01) => Some(Values::Current),
+        (0x2E, 0b10 | 0b11) => Some(Values::Default),
+        (_, 0b01) => Some(Values::Current),
+        (_, 0b11) => Some(Values::Default),
+        _ => None,
+    }
+}
+
+/// Parameters 0001h..=0040h of the TapeAlert page, one flag each.
+fn tape_alert_flags(flags: u64) -> Vec<Param> {
+    (1..=64u16)
+        .map(|n| param(n, vec![u8::from(flags & (1u64 << (n - 1)) != 0)]))
+        .collect()
 }
 
 /// Very high frequency data of the device status page (SSC-4).
@@ -124,8 +170,13 @@ fn volume_statistics(drive: &SimDrive) -> Vec<Param> {
         ),
         param(0x0002, s.records_written.to_be_bytes().to_vec()),
         param(0x0007, s.records_read.to_be_bytes().to_vec()),
-        ascii_param(0x0040, &c.medium_serial(), 32),
-        ascii_param(0x0042, c.barcode(), 32),
+        // Total native capacity and total used native capacity, in MB (10^6 bytes).
+        param(0x0016, mb(total_capacity(c)).to_be_bytes().to_vec()),
+        param(0x0017, mb(total_used(c)).to_be_bytes().to_vec()),
+        // VOLUME SERIAL NUMBER and VOLUME BARCODE (SSC-4 volume statistics): the volume
+        // identifier (VOLSER) as the application recorded it, never the medium serial.
+        ascii_param(0x0040, &c.volume_identifier(), 32),
+        ascii_param(0x0042, &c.volume_identifier(), 32),
         param(0x0080, vec![u8::from(c.write_protected())]),
     ]
 }
@@ -145,5 +196,39 @@ fn tape_capacity(drive: &SimDrive) -> Vec<Param> {
             param(0x0004, mib(c.effective_capacity(1))),
         ],
         None => (1..=4).map(|n| param(n, vec![0; 4])).collect(),
+    }
+}
+
+fn mb(bytes: u64) -> u32 {
+    (bytes / 1_000_000).min(u64::from(u32::MAX)) as u32
+}
+
+fn total_capacity(c: &crate::cartridge::Cartridge) -> u64 {
+    (0..c.partition_count())
+        .map(|p| c.partition_capacity(p))
+        .sum()
+}
+
+fn total_used(c: &crate::cartridge::Cartridge) -> u64 {
+    (0..c.partition_count()).map(|p| c.space_used(p)).sum()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn page_control_by_page() {
+        for pc in 0..4 {
+            assert_eq!(page_values(0x00, pc), Some(Values::Current));
+        }
+        assert_eq!(page_values(0x2E, 0), Some(Values::Current));
+        assert_eq!(page_values(0x2E, 2), Some(Values::Default));
+        for page in [0x11, 0x12, 0x17, 0x31] {
+            assert_eq!(page_values(page, 0), None);
+            assert_eq!(page_values(page, 1), Some(Values::Current));
+            assert_eq!(page_values(page, 2), None);
+            assert_eq!(page_values(page, 3), Some(Values::Default));
+        }
     }
 }

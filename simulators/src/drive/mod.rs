@@ -164,7 +164,7 @@ impl SimDrive {
     /// The robot put `cart` into the drive: it loads and threads it as library drives do.
     /// A cleaning cartridge cleans the drive and is ejected; a cartridge of a generation the
     /// drive cannot read is ejected and reported as incompatible.
-    pub fn insert(&mut self, mut cart: Cartridge) -> Result<(), DriveError> {
+    pub fn insert(&mut self, cart: Cartridge) -> Result<(), DriveError> {
         if let Some(c) = &self.cart {
             return Err(DriveError::Occupied {
                 serial: self.spec.serial.clone(),
@@ -175,9 +175,14 @@ impl SimDrive {
         let load_s = self.timing.load_seconds(gen);
         self.pos = Position::default();
         self.refused = None;
-        match cart.kind() {
+        let kind = cart.kind();
+        let barcode = cart.barcode().to_string();
+        // The cartridge is in the drive before the load time is modeled, so the seconds count
+        // on it as well as on the drive.
+        self.cart = Some(cart);
+        match kind {
             MediaKind::Cleaning => {
-                tracing::info!(drive = %self.spec.serial, barcode = cart.barcode(), "cleaning");
+                tracing::info!(drive = %self.spec.serial, %barcode, "cleaning");
                 self.faults.cleaning_required = false;
                 self.clear_alert(tapealert::CLEAN_NOW);
                 self.busy(Activity::Load, load_s, true);
@@ -185,23 +190,57 @@ impl SimDrive {
                 self.state = MediumState::Ejected;
             }
             kind if !can_read(gen, kind) => {
-                tracing::warn!(drive = %self.spec.serial, barcode = cart.barcode(), "incompatible medium");
+                tracing::warn!(drive = %self.spec.serial, %barcode, "incompatible medium");
                 self.set_alert(tapealert::UNSUPPORTED_FORMAT);
                 self.refused = Some((key::MEDIUM_ERROR, 0x30, 0x01));
                 self.state = MediumState::Ejected;
             }
             _ => {
-                cart.record_load().map_err(|source| DriveError::Cartridge {
-                    serial: self.spec.serial.clone(),
-                    source,
-                })?;
+                self.busy(Activity::Load, load_s, true);
+                if let Some(Err(source)) = self.cart.as_mut().map(Cartridge::record_load) {
+                    // The load failed: the cartridge stays with the robot.
+                    self.cart = None;
+                    self.ready_at = None;
+                    return Err(DriveError::Cartridge {
+                        serial: self.spec.serial.clone(),
+                        source,
+                    });
+                }
                 self.stats.loads += 1;
                 self.state = MediumState::Loaded;
-                self.busy(Activity::Load, load_s, true);
                 self.unit_attentions.push_back((0x28, 0x00));
             }
         }
+        Ok(())
+    }
+
+    /// Puts `cart` back where it was when the simulator stopped: threaded (`loaded`) or
+    /// unloaded and ejected. Unlike [`SimDrive::insert`] this is no new load: the load count
+    /// (MAM 0003h), the statistics and the modeled time stay as they are, and the host sees
+    /// the power-on UNIT ATTENTION 06/29/00 rather than 06/28/00 (SAM-5: a restart is a reset).
+    pub fn restore(&mut self, cart: Cartridge, loaded: bool) -> Result<(), DriveError> {
+        if let Some(c) = &self.cart {
+            return Err(DriveError::Occupied {
+                serial: self.spec.serial.clone(),
+                barcode: c.barcode().to_string(),
+            });
+        }
+        self.pos = Position::default();
+        self.ready_at = None;
+        self.refused = None;
+        self.state = MediumState::Ejected;
+        let kind = cart.kind();
+        if kind == MediaKind::Cleaning {
+            // A cleaning cartridge is never left threaded: it was ejected after cleaning.
+            self.refused = Some((key::NOT_READY, 0x30, 0x03));
+        } else if !can_read(self.spec.generation, kind) {
+            self.refused = Some((key::MEDIUM_ERROR, 0x30, 0x01));
+        } else if loaded {
+            self.state = MediumState::Loaded;
+        }
         self.cart = Some(cart);
+        self.unit_attentions.clear();
+        self.unit_attentions.push_back((0x29, 0x00));
         Ok(())
     }
 

@@ -39,16 +39,18 @@ pub(crate) fn load_unload(drive: &mut SimDrive, cdb: &[u8], offered: usize) -> C
             if let Some((k, asc, ascq)) = drive.refused {
                 return SenseBuilder::new(k, asc, ascq).check(offered);
             }
+            // The modeled time is on the cartridge before its metadata is saved.
+            let secs = drive.timing.load_seconds(gen);
+            drive.busy(Activity::Load, secs, immed);
             if let Some(c) = drive.cart.as_mut() {
                 if let Err(e) = c.record_load() {
+                    drive.ready_at = None;
                     return medium_error_sense(&e, false).check(offered);
                 }
             }
             drive.stats.loads += 1;
             drive.state = MediumState::Loaded;
             drive.pos = Position::default();
-            let secs = drive.timing.load_seconds(gen);
-            drive.busy(Activity::Load, secs, immed);
             Completion::good(offered, 0)
         }
         (MediumState::Ejected, false) => Completion::good(offered, 0),
@@ -58,14 +60,16 @@ pub(crate) fn load_unload(drive: &mut SimDrive, cdb: &[u8], offered: usize) -> C
                 return SenseBuilder::new(key::ILLEGAL_REQUEST, 0x53, 0x02).check(offered);
             }
             drive.move_to(Position::default(), Activity::Rewind, false);
+            // Account the unload on drive and cartridge before the cartridge's metadata is
+            // made durable, so the cartridge's modeled time survives leaving the drive.
+            let secs = drive.timing.unload_seconds(gen);
+            drive.busy(Activity::Unload, secs, false);
             if let Some(c) = drive.cart.as_mut() {
                 if let Err(e) = c.record_unload() {
                     return medium_error_sense(&e, true).check(offered);
                 }
             }
             drive.stats.unloads += 1;
-            let secs = drive.timing.unload_seconds(gen);
-            drive.busy(Activity::Unload, secs, false);
             drive.ready_at = None;
             drive.state = MediumState::Ejected;
             Completion::good(offered, 0)

@@ -149,5 +149,7 @@ pub(crate) fn reconcile(
     fresh.fault_ie_door_open = loaded.fault_ie_door_open;
     fresh.fault_robot = loaded.fault_robot;
     fresh.tape_alerts = loaded.tape_alerts;
+    // Reservations are checked against the contents by `assign_home_slots`.
+    fresh.reserved_homes = loaded.reserved_homes;
     fresh
 }
