@@ -215,15 +215,32 @@ impl<T: ScsiTransport> Drive<T> {
         run(&mut self.t, cdb, DataPhase::None, timeout).map(|_| ())
     }
 
-    /// Data-in command returning the bytes actually transferred.
+    /// Data-in status command (INQUIRY, MODE/LOG SENSE, READ POSITION, attributes...) returning
+    /// the bytes actually transferred.
+    ///
+    /// A drive reports a pending UNIT ATTENTION (power-on, medium changed) on the first command
+    /// after the event (SAM-5 5.14, SPC-4 4.5.6) and does not execute that command. Status
+    /// commands move nothing, so re-issuing them is safe; motion and data commands are never
+    /// retried here, because after a reset or a medium change their position is gone.
     fn data_in(&mut self, cdb: &[u8], alloc: usize) -> Result<Vec<u8>, ScsiError> {
+        // Several conditions may be queued (e.g. power-on, then medium changed).
+        const ATTEMPTS: usize = 4;
         let mut buf = vec![0u8; alloc];
-        let c = run(
-            &mut self.t,
-            cdb,
-            DataPhase::In(&mut buf),
-            self.timeouts.status,
-        )?;
+        let mut attempt = 1;
+        let c = loop {
+            match run(
+                &mut self.t,
+                cdb,
+                DataPhase::In(&mut buf),
+                self.timeouts.status,
+            ) {
+                Err(e) if attempt < ATTEMPTS && is_benign_unit_attention(e.category()) => {
+                    tracing::debug!(error = %e, "unit attention cleared; re-issuing");
+                    attempt += 1;
+                }
+                r => break r?,
+            }
+        };
         buf.truncate(c.transferred.min(alloc));
         Ok(buf)
     }

@@ -180,6 +180,57 @@ fn identify_ibm_lto8() {
 }
 
 #[test]
+fn identify_reissues_status_commands_after_unit_attentions() {
+    // Right after power-on and a load, the first commands report 06/29/00 then 06/28/00 and
+    // are not executed; identify must still learn the generation.
+    let mut serial = vec![1, 0x80, 0, 10];
+    serial.extend_from_slice(b"1013000655");
+    let s = Scripted::new()
+        .on(&[0x12, 0], Reply::Data(inquiry_bytes("IBM", "ULT3580-TD8")))
+        .on(&[0x12, 1, 0x80], Reply::Data(serial))
+        .on(
+            &[0x44, 0],
+            Reply::Check(sense(SenseKey::UnitAttention, 0x29, 0), vec![]),
+        )
+        .on(
+            &[0x44, 0],
+            Reply::Check(sense(SenseKey::UnitAttention, 0x28, 0), vec![]),
+        )
+        .on(
+            &[0x44, 0],
+            Reply::Data(density::encode_density_support(&[density(0x5e, true)])),
+        )
+        .on(
+            &[0x5a],
+            Reply::Data(mode_with(0x5e, 0, vec![compression_page()]).encode_sense_10()),
+        );
+    let mut d = drive(s);
+    let id = d.identify().unwrap();
+    assert_eq!(id.drive_density_code, Some(0x5e));
+    assert_eq!(id.lto_generation, Some(8));
+    assert_eq!(id.medium_density_code, Some(0x5e));
+    assert_eq!(d.transport_mut().seen.len(), 6);
+}
+
+#[test]
+fn status_commands_give_up_on_a_persistent_unit_attention() {
+    let mut s = Scripted::new();
+    for _ in 0..4 {
+        s = s.on(
+            &[0x34],
+            Reply::Check(sense(SenseKey::UnitAttention, 0x29, 0), vec![]),
+        );
+    }
+    let mut d = drive(s);
+    let e = d.read_position_form(PositionForm::Long).unwrap_err();
+    assert!(matches!(
+        e.category(),
+        Some(ErrorCategory::UnitAttention(UnitAttentionCause::Reset))
+    ));
+    assert_eq!(d.transport_mut().seen.len(), 4);
+}
+
+#[test]
 fn identify_hp_without_serial_page_and_mode_sense_10() {
     let s = Scripted::new()
         .on(
