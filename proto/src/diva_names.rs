@@ -110,6 +110,16 @@ impl Role {
 }
 
 impl RequestState {
+    /// Every state a request can be in, in life-cycle order.
+    pub const ALL: [RequestState; 6] = [
+        RequestState::Pending,
+        RequestState::Running,
+        RequestState::Completed,
+        RequestState::PartiallyCompleted,
+        RequestState::Aborted,
+        RequestState::Cancelled,
+    ];
+
     /// The DIVA state name (`"PENDING"`, ..., `"CANCELLED"`); `None` for
     /// `UNSPECIFIED`.
     pub fn diva_name(self) -> Option<&'static str> {
@@ -126,17 +136,10 @@ impl RequestState {
 
     /// The state of a DIVA state name.
     pub fn from_diva_name(name: &str) -> Result<RequestState, DivaValueError> {
-        [
-            RequestState::Pending,
-            RequestState::Running,
-            RequestState::Completed,
-            RequestState::PartiallyCompleted,
-            RequestState::Aborted,
-            RequestState::Cancelled,
-        ]
-        .into_iter()
-        .find(|s| s.diva_name() == Some(name))
-        .ok_or_else(|| DivaValueError::RequestState(name.to_owned()))
+        RequestState::ALL
+            .into_iter()
+            .find(|s| s.diva_name() == Some(name))
+            .ok_or_else(|| DivaValueError::RequestState(name.to_owned()))
     }
 
     /// True for the states a request never leaves.
@@ -208,6 +211,11 @@ mod tests {
         assert!(RequestState::Cancelled.is_terminal());
         assert!(!RequestState::Running.is_terminal());
         assert_eq!(RequestState::Unspecified.diva_name(), None);
+        for state in RequestState::ALL {
+            let name = state.diva_name().expect("named");
+            assert_eq!(RequestState::from_diva_name(name), Ok(state));
+        }
+        assert!(RequestState::from_diva_name("UNSPECIFIED").is_err());
     }
 
     proptest! {

@@ -6,10 +6,11 @@ mod kind;
 mod store;
 
 use serde::{Deserialize, Serialize};
+use tapelib_proto::diva_names::{DEFAULT_PRIORITY, MAX_PRIORITY};
 use time::OffsetDateTime;
 
 use crate::catalog::CatalogError;
-pub use diva::DivaStatus;
+pub use diva::{DivaStatusCode, RequestState};
 pub use kind::{
     ArchiveParams, ByteRange, CopyParams, DeleteParams, EjectParams, ExportParams, ImportParams,
     InsertParams, PartialItem, PartialRestoreParams, RepackParams, RequestKind, RestoreParams,
@@ -42,39 +43,42 @@ pub enum RequestError {
 
 impl RequestError {
     /// The DIVA status a client sees for this error.
-    pub fn diva_status(&self) -> DivaStatus {
+    pub fn diva_status(&self) -> DivaStatusCode {
         match self {
             RequestError::InvalidParameter { .. } | RequestError::InvalidPriority(_) => {
-                DivaStatus::ErrInvalidParameter
+                DivaStatusCode::DivaErrInvalidParameter
             }
-            RequestError::NotFound { .. } => DivaStatus::ErrNoSuchRequest,
-            RequestError::NotCancelable { .. } => DivaStatus::ErrNotCancelable,
-            RequestError::NotPending { .. } => DivaStatus::ErrInvalidParameter,
-            RequestError::InvalidTransition { .. } => DivaStatus::ErrInternal,
+            RequestError::NotFound { .. } => DivaStatusCode::DivaErrNoSuchRequest,
+            RequestError::NotCancelable { .. } => DivaStatusCode::DivaErrNotCancelable,
+            RequestError::NotPending { .. } => DivaStatusCode::DivaErrInvalidParameter,
+            RequestError::InvalidTransition { .. } => DivaStatusCode::DivaErrInternal,
             RequestError::Catalog(e) => catalog_status(e),
         }
     }
 }
 
 /// DIVA status of a catalog error.
-pub fn catalog_status(e: &CatalogError) -> DivaStatus {
+pub fn catalog_status(e: &CatalogError) -> DivaStatusCode {
     match e {
-        CatalogError::ObjectExists { .. } => DivaStatus::ErrObjectAlreadyExists,
-        CatalogError::ObjectNotFound { .. } => DivaStatus::ErrObjectDoesntExist,
-        CatalogError::InstanceNotFound { .. } => DivaStatus::ErrInstanceDoesntExist,
-        CatalogError::LastInstance { .. } => DivaStatus::ErrLastInstance,
-        CatalogError::TapeNotFound { .. } => DivaStatus::ErrTapeDoesntExist,
-        CatalogError::GroupNotFound { .. } => DivaStatus::ErrGroupDoesntExist,
-        CatalogError::GroupExists { .. } => DivaStatus::ErrGroupAlreadyExists,
-        CatalogError::GroupInUse { .. } => DivaStatus::ErrGroupInUse,
-        CatalogError::RequestNotFound { .. } => DivaStatus::ErrNoSuchRequest,
+        CatalogError::ObjectExists { .. } => DivaStatusCode::DivaErrObjectAlreadyExists,
+        CatalogError::ObjectNotFound { .. } => DivaStatusCode::DivaErrObjectDoesntExist,
+        CatalogError::InstanceNotFound { .. } => DivaStatusCode::DivaErrInstanceDoesntExist,
+        CatalogError::LastInstance { .. } => DivaStatusCode::DivaErrLastInstance,
+        CatalogError::TapeNotFound { .. } => DivaStatusCode::DivaErrTapeDoesntExist,
+        CatalogError::GroupNotFound { .. } => DivaStatusCode::DivaErrGroupDoesntExist,
+        CatalogError::GroupExists { .. } => DivaStatusCode::DivaErrGroupAlreadyExists,
+        CatalogError::GroupInUse { .. } => DivaStatusCode::DivaErrGroupInUse,
+        CatalogError::RequestNotFound { .. } => DivaStatusCode::DivaErrNoSuchRequest,
         CatalogError::InvalidName { .. }
         | CatalogError::InvalidCursor
         | CatalogError::ReasonRequired { .. }
-        | CatalogError::InvalidTransition { .. } => DivaStatus::ErrInvalidParameter,
-        _ => DivaStatus::ErrInternal,
+        | CatalogError::InvalidTransition { .. } => DivaStatusCode::DivaErrInvalidParameter,
+        _ => DivaStatusCode::DivaErrInternal,
     }
 }
+
+// `Priority` holds the DIVA bounds in a u8.
+const _: () = assert!(MAX_PRIORITY <= u8::MAX as u32 && DEFAULT_PRIORITY <= MAX_PRIORITY);
 
 /// Request priority, 0 (lowest) to 100 (highest).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
@@ -83,12 +87,13 @@ pub struct Priority(u8);
 
 impl Priority {
     pub const MIN: Priority = Priority(0);
-    pub const MAX: Priority = Priority(100);
-    pub const DEFAULT: Priority = Priority(50);
+    // The DIVA bounds are defined in `tapelib_proto`.
+    pub const MAX: Priority = Priority(MAX_PRIORITY as u8);
+    pub const DEFAULT: Priority = Priority(DEFAULT_PRIORITY as u8);
 
     pub fn new(p: i64) -> Result<Self, RequestError> {
         match u8::try_from(p) {
-            Ok(v) if v <= 100 => Ok(Priority(v)),
+            Ok(v) if v <= Priority::MAX.0 => Ok(Priority(v)),
             _ => Err(RequestError::InvalidPriority(p)),
         }
     }
@@ -117,43 +122,21 @@ impl From<Priority> for i64 {
     }
 }
 
-/// Life cycle of a request (the DIVA request states).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
-#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
-pub enum RequestState {
-    Pending,
-    Running,
-    Completed,
-    PartiallyCompleted,
-    Aborted,
-    Cancelled,
-}
-
-impl RequestState {
-    pub fn is_terminal(self) -> bool {
-        matches!(
-            self,
-            RequestState::Completed
-                | RequestState::PartiallyCompleted
-                | RequestState::Aborted
-                | RequestState::Cancelled
-        )
-    }
-
-    /// Running goes back to Pending when work is requeued (restart, retry on another
-    /// drive); a pending request can be aborted when it fails before starting (e.g. its
-    /// object is offline).
-    pub fn can_transition_to(self, to: RequestState) -> bool {
-        use RequestState::*;
-        matches!(
-            (self, to),
-            (Pending, Running | Cancelled | Aborted)
-                | (
-                    Running,
-                    Pending | Completed | PartiallyCompleted | Aborted | Cancelled
-                )
-        )
-    }
+/// Whether a request in state `from` may move to `to` (the DIVA request states, defined
+/// with their names in `tapelib_proto`). Running goes back to Pending when work is
+/// requeued (restart, retry on another drive); a pending request can be aborted when it
+/// fails before starting (e.g. its object is offline). Terminal states are never left,
+/// and `UNSPECIFIED` is neither entered nor left.
+pub fn can_transition(from: RequestState, to: RequestState) -> bool {
+    use RequestState::*;
+    matches!(
+        (from, to),
+        (Pending, Running | Cancelled | Aborted)
+            | (
+                Running,
+                Pending | Completed | PartiallyCompleted | Aborted | Cancelled
+            )
+    )
 }
 
 /// A request as persisted in the catalog.
@@ -162,6 +145,7 @@ pub struct RequestRecord {
     pub id: u64,
     pub kind: RequestKind,
     pub priority: Priority,
+    #[serde(with = "diva::state_name")]
     pub state: RequestState,
     /// Human-readable phase ("waiting for drive", "writing file 3/10", ...).
     pub phase: String,
@@ -169,7 +153,8 @@ pub struct RequestRecord {
     pub progress: u8,
     pub bytes_done: u64,
     pub bytes_total: u64,
-    pub status: DivaStatus,
+    #[serde(with = "diva::status_code")]
+    pub status: DivaStatusCode,
     pub abort_reason: Option<String>,
     /// Set when a cancel arrived while running; honoured at the next safe point.
     pub cancel_requested: bool,
@@ -202,7 +187,7 @@ impl RequestRecord {
             progress: 0,
             bytes_done: 0,
             bytes_total: 0,
-            status: DivaStatus::Ok,
+            status: DivaStatusCode::DivaOk,
             abort_reason: None,
             cancel_requested: false,
             attempts: 0,
@@ -220,7 +205,7 @@ impl RequestRecord {
         to: RequestState,
         now: OffsetDateTime,
     ) -> Result<(), RequestError> {
-        if !self.state.can_transition_to(to) {
+        if !can_transition(self.state, to) {
             return Err(RequestError::InvalidTransition {
                 id: self.id,
                 from: self.state,
@@ -260,7 +245,7 @@ impl RequestRecord {
     pub fn finish(
         &mut self,
         state: RequestState,
-        status: DivaStatus,
+        status: DivaStatusCode,
         reason: Option<String>,
         now: OffsetDateTime,
     ) -> Result<(), RequestError> {

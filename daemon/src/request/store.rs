@@ -4,7 +4,7 @@
 
 use time::OffsetDateTime;
 
-use super::{DivaStatus, Priority, RequestError, RequestKind, RequestRecord, RequestState};
+use super::{DivaStatusCode, Priority, RequestError, RequestKind, RequestRecord, RequestState};
 use crate::catalog::{Catalog, CatalogError, Cursor, Page};
 
 /// Access to the requests stored in a catalog.
@@ -147,7 +147,7 @@ impl Requests {
         &self,
         id: u64,
         state: RequestState,
-        status: DivaStatus,
+        status: DivaStatusCode,
         reason: Option<&str>,
     ) -> Result<RequestRecord, RequestError> {
         let now = OffsetDateTime::now_utc();
@@ -173,7 +173,7 @@ impl Requests {
         let rec = self.update(id, actor, |r| match r.state {
             RequestState::Pending => r.finish(
                 RequestState::Cancelled,
-                DivaStatus::Ok,
+                DivaStatusCode::DivaOk,
                 Some(format!("cancelled by {actor}")),
                 now,
             ),
@@ -243,7 +243,7 @@ impl Requests {
                 if action == RecoveryAction::Cancelled {
                     r.finish(
                         RequestState::Cancelled,
-                        DivaStatus::Ok,
+                        DivaStatusCode::DivaOk,
                         Some(reason.clone()),
                         now,
                     )
@@ -254,7 +254,7 @@ impl Requests {
                 } else {
                     r.finish(
                         RequestState::Aborted,
-                        DivaStatus::ErrInternal,
+                        DivaStatusCode::DivaErrInternal,
                         Some(reason.clone()),
                         now,
                     )

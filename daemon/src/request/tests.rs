@@ -48,24 +48,17 @@ fn priority_is_validated() {
     assert_eq!(serde_json::from_str::<Priority>("42").ok(), Some(p(42)));
     assert_eq!(
         RequestError::InvalidPriority(200).diva_status(),
-        DivaStatus::ErrInvalidParameter
+        DivaStatusCode::DivaErrInvalidParameter
     );
 }
 
 #[test]
 fn state_machine() {
     use RequestState::*;
-    let all = [
-        Pending,
-        Running,
-        Completed,
-        PartiallyCompleted,
-        Aborted,
-        Cancelled,
-    ];
+    let all = RequestState::ALL;
     for from in all {
         for to in all {
-            let allowed = from.can_transition_to(to);
+            let allowed = can_transition(from, to);
             if from.is_terminal() {
                 assert!(!allowed, "{from:?} -> {to:?}");
             }
@@ -74,14 +67,16 @@ fn state_machine() {
             }
         }
     }
-    assert!(Pending.can_transition_to(Cancelled));
-    assert!(!Pending.can_transition_to(Completed));
-    assert!(Running.can_transition_to(Pending));
+    assert!(can_transition(Pending, Cancelled));
+    assert!(!can_transition(Pending, Completed));
+    assert!(can_transition(Running, Pending));
+    assert!(!can_transition(Unspecified, Pending));
+    assert!(!can_transition(Pending, Unspecified));
     let now = OffsetDateTime::UNIX_EPOCH;
     let mut r = RequestRecord::new(1, restore(), p(50), "op", now);
     r.transition(Running, now).expect("start");
     assert_eq!((r.attempts, r.started), (1, Some(now)));
-    r.finish(Completed, DivaStatus::Ok, None, now)
+    r.finish(Completed, DivaStatusCode::DivaOk, None, now)
         .expect("finish");
     assert_eq!(
         (r.progress, r.ended, r.phase.as_str()),
@@ -92,7 +87,9 @@ fn state_machine() {
         Err(RequestError::InvalidTransition { .. })
     ));
     let mut r = RequestRecord::new(2, restore(), p(50), "op", now);
-    assert!(r.finish(Running, DivaStatus::Ok, None, now).is_err());
+    assert!(r
+        .finish(Running, DivaStatusCode::DivaOk, None, now)
+        .is_err());
 }
 
 #[test]
@@ -119,7 +116,7 @@ fn parameters_are_validated() {
         e,
         RequestError::InvalidParameter { field: "files", .. }
     ));
-    assert_eq!(e.diva_status(), DivaStatus::ErrInvalidParameter);
+    assert_eq!(e.diva_status(), DivaStatusCode::DivaErrInvalidParameter);
     let bad = RequestKind::Eject(EjectParams {
         barcodes: vec!["".into()],
         comment: String::new(),
@@ -206,7 +203,7 @@ fn lifecycle_cancel_and_priority() {
         other => panic!("expected Cancelled, got {other:?}"),
     }
     let e = rq.cancel(a, "op").expect_err("terminal");
-    assert_eq!(e.diva_status(), DivaStatus::ErrNotCancelable);
+    assert_eq!(e.diva_status(), DivaStatusCode::DivaErrNotCancelable);
 
     rq.start(b, "mounting").expect("start");
     let e = rq.change_priority(b, p(1), "op").expect_err("running");
@@ -224,7 +221,7 @@ fn lifecycle_cancel_and_priority() {
         .finish(
             b,
             RequestState::Cancelled,
-            DivaStatus::Ok,
+            DivaStatusCode::DivaOk,
             Some("cancelled between files"),
         )
         .expect("finish");
@@ -248,7 +245,7 @@ fn lifecycle_cancel_and_priority() {
         .finish(
             c,
             RequestState::Aborted,
-            DivaStatus::ErrObjectOffline,
+            DivaStatusCode::DivaErrObjectOffline,
             Some("tape ejected"),
         )
         .expect("abort");
@@ -303,7 +300,7 @@ fn recovery_after_restart_leaves_nothing_running() {
             rq.start(id, "running").expect("start");
         }
         rq.cancel(c, "op").expect("cancel");
-        rq.finish(d, RequestState::Completed, DivaStatus::Ok, None)
+        rq.finish(d, RequestState::Completed, DivaStatusCode::DivaOk, None)
             .expect("finish");
         rq.catalog().flush().expect("flush");
         (r, a, c, pend, d)
@@ -324,7 +321,7 @@ fn recovery_after_restart_leaves_nothing_running() {
     assert_eq!(r.state, RequestState::Pending);
     let a = rq.get(archive_id).expect("get");
     assert_eq!(a.state, RequestState::Aborted);
-    assert_eq!(a.status, DivaStatus::ErrInternal);
+    assert_eq!(a.status, DivaStatusCode::DivaErrInternal);
     assert!(a
         .abort_reason
         .as_deref()
@@ -446,14 +443,7 @@ fn kind() -> impl Strategy<Value = RequestKind> {
 }
 
 fn state() -> impl Strategy<Value = RequestState> {
-    prop_oneof![
-        Just(RequestState::Pending),
-        Just(RequestState::Running),
-        Just(RequestState::Completed),
-        Just(RequestState::PartiallyCompleted),
-        Just(RequestState::Aborted),
-        Just(RequestState::Cancelled),
-    ]
+    proptest::sample::select(RequestState::ALL.to_vec())
 }
 
 prop_compose! {
@@ -477,7 +467,7 @@ prop_compose! {
         r.state = state;
         r.phase = phase;
         r.set_progress(bytes_done, bytes_total);
-        r.status = DivaStatus::from_code(status).unwrap_or(DivaStatus::ErrUnknown);
+        r.status = DivaStatusCode::from_code(i32::from(status)).unwrap_or(DivaStatusCode::DivaErrUnknown);
         r.abort_reason = abort_reason;
         r.cancel_requested = cancel_requested;
         r.attempts = attempts;
@@ -555,7 +545,7 @@ proptest! {
                 Op::Submit(pr) => rq.submit(restore(), p(pr), "op").map(|id| ids.push(id)),
                 Op::Start(i) => rq.start(pick(i), "run").map(drop),
                 Op::Cancel(i) => rq.cancel(pick(i), "op").map(drop),
-                Op::Finish(i, s) => rq.finish(pick(i), s, DivaStatus::Ok, None).map(drop),
+                Op::Finish(i, s) => rq.finish(pick(i), s, DivaStatusCode::DivaOk, None).map(drop),
                 Op::Requeue(i) => rq.requeue(pick(i), "retry").map(drop),
                 Op::Priority(i, pr) => rq.change_priority(pick(i), p(pr), "op").map(drop),
             };
