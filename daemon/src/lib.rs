@@ -1,6 +1,9 @@
-//! The tapelib daemon: the catalog of tapes, objects and requests, the request model
-//! with DIVA status codes, and the scheduler's ordering logic.
+//! The tapelib daemon: its configuration, the live state of the tape libraries, the
+//! catalog of tapes, objects and requests, the request model with DIVA status codes, and
+//! the scheduler's ordering logic.
 
 pub mod catalog;
+pub mod config;
+pub mod library;
 pub mod request;
 pub mod scheduler;
