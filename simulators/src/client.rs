@@ -1,7 +1,7 @@
 //! Clients of the simulator socket: [`SimSocketTransport`] (SCSI commands for one device) and
 //! [`SimControlClient`] (the operator side, as `tapelib-sim ctl` uses it).
 
-use std::io::{BufReader, BufWriter, Write};
+use std::io::BufReader;
 use std::os::unix::net::UnixStream;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
@@ -13,7 +13,7 @@ use crate::library::LibraryContents;
 use crate::protocol::{
     self, control_request::Op, request, response, ControlRequest, ControlResponse, Direction,
     Empty, ExportImageRequest, FaultRequest, ImportImageRequest, InsertRequest, RemoveRequest,
-    Request, Response, ScsiRequest, ScsiResponse,
+    Request, Response, ScsiRequestRef, ScsiResponse, ScsiResponseRef,
 };
 use crate::server::SOCKET_NAME;
 use crate::stats::LibraryStats;
@@ -27,10 +27,14 @@ pub fn resolve_socket(path: &Path) -> PathBuf {
     }
 }
 
-/// One connection to the server.
+/// One connection to the server, with the buffers it reuses for every exchange.
 struct Connection {
     reader: BufReader<UnixStream>,
-    writer: BufWriter<UnixStream>,
+    /// Frames go out whole, in one `writev` each: no buffering layer on the write side.
+    writer: UnixStream,
+    /// Encoded request header (and whole control requests).
+    out: Vec<u8>,
+    /// Payload of the last response.
     frame: Vec<u8>,
 }
 
@@ -44,8 +48,9 @@ impl Connection {
             TransportError::Connection(format!("cannot clone socket {}: {e}", socket.display()))
         })?;
         Ok(Connection {
-            reader: BufReader::with_capacity(64 * 1024, stream),
-            writer: BufWriter::with_capacity(64 * 1024, write_half),
+            reader: BufReader::with_capacity(crate::server::READ_BUFFER, stream),
+            writer: write_half,
+            out: Vec::new(),
             frame: Vec::new(),
         })
     }
@@ -71,7 +76,12 @@ impl Link {
         Ok(Link { socket, conn })
     }
 
-    fn exchange(&mut self, req: Outgoing<'_>) -> Result<Response, TransportError> {
+    /// Sends `req` and hands the response payload to `parse`.
+    fn exchange<R>(
+        &mut self,
+        req: Outgoing<'_>,
+        mut parse: impl FnMut(&[u8]) -> Result<R, String>,
+    ) -> Result<R, TransportError> {
         let mut last = String::new();
         for attempt in 0..2 {
             if self.conn.is_none() {
@@ -80,8 +90,8 @@ impl Link {
             let Some(conn) = self.conn.as_mut() else {
                 continue;
             };
-            match exchange_once(conn, req) {
-                Ok(resp) => return Ok(resp),
+            match exchange_once(conn, req, &mut parse) {
+                Ok(r) => return r.map_err(TransportError::Connection),
                 Err(ExchangeError::Stale(m)) => {
                     tracing::debug!(socket = %self.socket.display(), attempt, error = %m,
                         "simulator connection lost; reconnecting");
@@ -109,17 +119,18 @@ impl Link {
 #[derive(Clone, Copy)]
 enum Outgoing<'a> {
     Message(&'a Request),
-    Scsi(&'a ScsiRequest, &'a [u8]),
+    Scsi(&'a ScsiRequestRef<'a>),
 }
 
-fn exchange_once(conn: &mut Connection, req: Outgoing<'_>) -> Result<Response, ExchangeError> {
+fn exchange_once<R>(
+    conn: &mut Connection,
+    req: Outgoing<'_>,
+    parse: &mut impl FnMut(&[u8]) -> Result<R, String>,
+) -> Result<Result<R, String>, ExchangeError> {
     match req {
-        Outgoing::Message(m) => protocol::write_frame(&mut conn.writer, m, &mut conn.frame),
-        Outgoing::Scsi(r, data) => {
-            protocol::write_scsi_request(&mut conn.writer, r, data, &mut conn.frame)
-        }
+        Outgoing::Message(m) => protocol::write_frame(&mut conn.writer, m, &mut conn.out),
+        Outgoing::Scsi(r) => protocol::write_scsi_request_ref(&mut conn.writer, r, &mut conn.out),
     }
-    .and_then(|()| conn.writer.flush().map_err(protocol::ProtocolError::Io))
     .map_err(|e| ExchangeError::Stale(format!("sending: {e}")))?;
     // Once the request went out, the server may have carried it out: never send it twice.
     match protocol::read_frame(&mut conn.reader, &mut conn.frame) {
@@ -131,7 +142,20 @@ fn exchange_once(conn: &mut Connection, req: Outgoing<'_>) -> Result<Response, E
         }
         Err(e) => return Err(ExchangeError::Fatal(format!("receiving: {e}"))),
     }
-    protocol::decode_response(&conn.frame).map_err(|e| ExchangeError::Fatal(e.to_string()))
+    // The frame arrived whole, so the stream stays in step whatever `parse` thinks of it.
+    let r = parse(&conn.frame);
+    // A huge transfer must not pin its buffer for the connection's life.
+    if conn.frame.capacity() > RETAINED_BUFFER {
+        conn.frame = Vec::new();
+    }
+    Ok(r)
+}
+
+/// Largest response buffer a connection keeps between exchanges.
+const RETAINED_BUFFER: usize = 16 * 1024 * 1024;
+
+fn decode_message(frame: &[u8]) -> Result<Response, String> {
+    protocol::decode_response(frame).map_err(|e| e.to_string())
 }
 
 /// [`ScsiTransport`] to one device of a simulator served over its Unix socket.
@@ -176,58 +200,74 @@ impl ScsiTransport for SimSocketTransport {
             DataPhase::Out(_) => (Direction::Out, 0),
             DataPhase::In(b) => (Direction::In, b.len() as u32),
         };
-        let req = ScsiRequest {
-            device: self.device.clone(),
-            cdb: cdb.to_vec(),
-            direction: direction as i32,
-            data_out: Vec::new(),
-            allocation_length,
-            timeout_ms: u32::try_from(timeout.as_millis()).unwrap_or(u32::MAX),
-        };
         let data_out: &[u8] = match &data {
             DataPhase::Out(b) => b,
             _ => &[],
         };
-        let resp = self.link.exchange(Outgoing::Scsi(&req, data_out))?;
-        let scsi = scsi_response(resp, &self.device, cdb)?;
-        completion(scsi, data, offered)
+        // Borrowed fields: nothing is allocated to send a command.
+        let req = ScsiRequestRef {
+            device: &self.device,
+            cdb,
+            direction: direction as i32,
+            data_out,
+            allocation_length,
+            timeout_ms: u32::try_from(timeout.as_millis()).unwrap_or(u32::MAX),
+        };
+        let device = &self.device;
+        let mut data = data;
+        self.link.exchange(Outgoing::Scsi(&req), |frame| {
+            match ScsiResponseRef::decode(frame).map_err(|e| e.to_string())? {
+                // The hot path: data-in copied once, from the frame into the caller's buffer.
+                Some(r) => completion(&r, &mut data, offered),
+                None => {
+                    let resp = decode_message(frame)?;
+                    let r = scsi_response(resp, device, cdb)?;
+                    let view = ScsiResponseRef {
+                        status: r.status,
+                        sense: &r.sense,
+                        data_in: &r.data_in,
+                        residual: r.residual,
+                        transferred: r.transferred,
+                        duration_us: r.duration_us,
+                    };
+                    completion(&view, &mut data, offered)
+                }
+            }
+        })
     }
 }
 
-fn scsi_response(resp: Response, device: &str, cdb: &[u8]) -> Result<ScsiResponse, TransportError> {
+fn scsi_response(resp: Response, device: &str, cdb: &[u8]) -> Result<ScsiResponse, String> {
     let opcode = cdb.first().copied().unwrap_or(0);
     match resp.body {
         Some(response::Body::Scsi(r)) => Ok(r),
-        Some(response::Body::Error(e)) => Err(TransportError::Connection(format!(
+        Some(response::Body::Error(e)) => Err(format!(
             "{device}: opcode 0x{opcode:02x} refused by the simulator: {}",
             e.message
-        ))),
-        _ => Err(TransportError::Connection(format!(
+        )),
+        _ => Err(format!(
             "{device}: opcode 0x{opcode:02x}: unexpected response from the simulator"
-        ))),
+        )),
     }
 }
 
 fn completion(
-    r: ScsiResponse,
-    data: DataPhase<'_>,
+    r: &ScsiResponseRef<'_>,
+    data: &mut DataPhase<'_>,
     offered: usize,
-) -> Result<Completion, TransportError> {
-    let status = u8::try_from(r.status).map_err(|_| {
-        TransportError::Connection(format!("simulator sent status {} (not a byte)", r.status))
-    })?;
+) -> Result<Completion, String> {
+    let status = u8::try_from(r.status)
+        .map_err(|_| format!("simulator sent status {} (not a byte)", r.status))?;
     let transferred = match data {
         DataPhase::In(buf) => {
-            if r.data_in.len() > buf.len() {
-                return Err(TransportError::Connection(format!(
+            let Some(dst) = buf.get_mut(..r.data_in.len()) else {
+                return Err(format!(
                     "simulator returned {} bytes for an allocation of {}",
                     r.data_in.len(),
                     buf.len()
-                )));
-            }
-            if let Some(dst) = buf.get_mut(..r.data_in.len()) {
-                dst.copy_from_slice(&r.data_in);
-            }
+                ));
+            };
+            dst.copy_from_slice(r.data_in);
             r.data_in.len()
         }
         DataPhase::Out(_) => (r.transferred as usize).min(offered),
@@ -235,7 +275,7 @@ fn completion(
     };
     Ok(Completion {
         status: ScsiStatus(status),
-        sense: r.sense,
+        sense: r.sense.to_vec(),
         transferred,
         residual: offered - transferred,
         duration: (r.duration_us > 0).then(|| Duration::from_micros(r.duration_us)),
@@ -272,7 +312,11 @@ impl SimControlClient {
         let req = Request {
             body: Some(request::Body::Control(ControlRequest { op: Some(op) })),
         };
-        match self.link.exchange(Outgoing::Message(&req))?.body {
+        match self
+            .link
+            .exchange(Outgoing::Message(&req), decode_message)?
+            .body
+        {
             Some(response::Body::Control(r)) => Ok(r),
             Some(response::Body::Error(e)) => Err(ControlError::Refused(e.message)),
             _ => Err(ControlError::Decode("unexpected response kind".into())),
@@ -354,10 +398,10 @@ impl SimControlClient {
 mod tests {
     use super::*;
 
-    fn resp(data_in: Vec<u8>, status: u32, transferred: u32) -> ScsiResponse {
-        ScsiResponse {
+    fn resp(data_in: &[u8], status: u32, transferred: u32) -> ScsiResponseRef<'_> {
+        ScsiResponseRef {
             status,
-            sense: vec![],
+            sense: &[],
             data_in,
             residual: 0,
             transferred,
@@ -368,12 +412,12 @@ mod tests {
     #[test]
     fn completion_copies_data_in_and_computes_residual() {
         let mut buf = [0u8; 8];
-        let c = completion(resp(vec![1, 2, 3], 0, 3), DataPhase::In(&mut buf), 8).unwrap();
+        let c = completion(&resp(&[1, 2, 3], 0, 3), &mut DataPhase::In(&mut buf), 8).unwrap();
         assert_eq!((c.transferred, c.residual), (3, 5));
         assert_eq!(c.duration, Some(Duration::from_micros(1500)));
         assert_eq!(&buf[..4], &[1, 2, 3, 0]);
         let data = [0u8; 10];
-        let c = completion(resp(vec![], 2, 4), DataPhase::Out(&data), 10).unwrap();
+        let c = completion(&resp(&[], 2, 4), &mut DataPhase::Out(&data), 10).unwrap();
         assert_eq!((c.transferred, c.residual), (4, 6));
         assert_eq!(c.status, ScsiStatus::CHECK_CONDITION);
     }
@@ -381,8 +425,8 @@ mod tests {
     #[test]
     fn hostile_responses_are_connection_errors() {
         let mut buf = [0u8; 2];
-        assert!(completion(resp(vec![1, 2, 3], 0, 3), DataPhase::In(&mut buf), 2).is_err());
-        assert!(completion(resp(vec![], 0x1ff, 0), DataPhase::None, 0).is_err());
+        assert!(completion(&resp(&[1, 2, 3], 0, 3), &mut DataPhase::In(&mut buf), 2).is_err());
+        assert!(completion(&resp(&[], 0x1ff, 0), &mut DataPhase::None, 0).is_err());
         let err = scsi_response(Response::default(), "drive0", &[0x12]).unwrap_err();
         assert!(err.to_string().contains("opcode 0x12"), "{err}");
     }

@@ -18,5 +18,6 @@ pub mod protocol;
 pub mod sense;
 pub mod server;
 pub mod stats;
+pub mod testing;
 pub mod timing;
 pub mod transport;

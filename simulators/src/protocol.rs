@@ -372,14 +372,30 @@ pub fn write_scsi_response<W: Write>(
     mut resp: ScsiResponse,
     scratch: &mut Vec<u8>,
 ) -> Result<(), ProtocolError> {
-    use prost::encoding::{encode_key, encode_varint, encoded_len_varint, WireType};
     let data = std::mem::take(&mut resp.data_in);
+    write_scsi_response_with(writer, &resp, &data, scratch)
+}
+
+/// Like [`write_scsi_response`], with the data-in beside the response (whose `data_in` must be
+/// empty), e.g. in a buffer the connection reuses.
+pub fn write_scsi_response_with<W: Write>(
+    writer: &mut W,
+    resp: &ScsiResponse,
+    data: &[u8],
+    scratch: &mut Vec<u8>,
+) -> Result<(), ProtocolError> {
+    use prost::encoding::{encode_key, encode_varint, encoded_len_varint, WireType};
+    if !resp.data_in.is_empty() {
+        return Err(ProtocolError::Invalid(
+            "data-in given twice (in the response and beside it)".into(),
+        ));
+    }
     let data_field = if data.is_empty() {
         0
     } else {
         1 + encoded_len_varint(data.len() as u64) + data.len()
     };
-    let inner = prost::Message::encoded_len(&resp) + data_field;
+    let inner = prost::Message::encoded_len(resp) + data_field;
     let outer = 1 + encoded_len_varint(inner as u64) + inner;
     if outer > MAX_PAYLOAD {
         return Err(ProtocolError::FrameTooLarge(outer as u64));
@@ -389,15 +405,14 @@ pub fn write_scsi_response<W: Write>(
     // Response.body = scsi (field 1), length-delimited.
     encode_key(1, WireType::LengthDelimited, scratch);
     encode_varint(inner as u64, scratch);
-    prost::Message::encode(&resp, scratch)
+    prost::Message::encode(resp, scratch)
         .map_err(|e| ProtocolError::Invalid(format!("encoding failed: {e}")))?;
     if !data.is_empty() {
         // ScsiResponse.data_in (field 3), length-delimited.
         encode_key(3, WireType::LengthDelimited, scratch);
         encode_varint(data.len() as u64, scratch);
     }
-    writer.write_all(scratch)?;
-    writer.write_all(&data)?;
+    write_two(writer, scratch, data)?;
     Ok(())
 }
 
@@ -437,8 +452,74 @@ pub fn write_scsi_request<W: Write>(
         encode_key(4, WireType::LengthDelimited, scratch);
         encode_varint(data_out.len() as u64, scratch);
     }
-    writer.write_all(scratch)?;
-    writer.write_all(data_out)?;
+    write_two(writer, scratch, data_out)?;
+    Ok(())
+}
+
+/// Writes a SCSI request from borrowed fields as one frame, exactly as
+/// [`write_scsi_request`] encodes the owned message (fields in tag order, proto3 defaults
+/// left out), without building a [`ScsiRequest`] first.
+pub fn write_scsi_request_ref<W: Write>(
+    writer: &mut W,
+    req: &ScsiRequestRef<'_>,
+    scratch: &mut Vec<u8>,
+) -> Result<(), ProtocolError> {
+    use prost::encoding::{encode_key, encode_varint, encoded_len_varint, WireType};
+    fn bytes_len(b: &[u8]) -> usize {
+        if b.is_empty() {
+            0
+        } else {
+            1 + encoded_len_varint(b.len() as u64) + b.len()
+        }
+    }
+    fn varint_len(v: u64) -> usize {
+        if v == 0 {
+            0
+        } else {
+            1 + encoded_len_varint(v)
+        }
+    }
+    // A negative enum value goes out as a 10-byte varint, as prost sends it.
+    let direction = i64::from(req.direction) as u64;
+    let inner = bytes_len(req.device.as_bytes())
+        + bytes_len(req.cdb)
+        + varint_len(direction)
+        + bytes_len(req.data_out)
+        + varint_len(u64::from(req.allocation_length))
+        + varint_len(u64::from(req.timeout_ms));
+    let outer = 1 + encoded_len_varint(inner as u64) + inner;
+    if outer > MAX_PAYLOAD {
+        return Err(ProtocolError::FrameTooLarge(outer as u64));
+    }
+    scratch.clear();
+    scratch.extend_from_slice(&(outer as u32).to_be_bytes());
+    // Request.body = scsi (field 1), length-delimited.
+    encode_key(1, WireType::LengthDelimited, scratch);
+    encode_varint(inner as u64, scratch);
+    for (tag, b) in [(1, req.device.as_bytes()), (2, req.cdb)] {
+        if !b.is_empty() {
+            encode_key(tag, WireType::LengthDelimited, scratch);
+            encode_varint(b.len() as u64, scratch);
+            scratch.extend_from_slice(b);
+        }
+    }
+    if direction != 0 {
+        encode_key(3, WireType::Varint, scratch);
+        encode_varint(direction, scratch);
+    }
+    // The data-out field (4) goes last, sent from the caller's buffer; protobuf fields may
+    // come in any order.
+    for (tag, v) in [(5, req.allocation_length), (6, req.timeout_ms)] {
+        if v != 0 {
+            encode_key(tag, WireType::Varint, scratch);
+            encode_varint(u64::from(v), scratch);
+        }
+    }
+    if !req.data_out.is_empty() {
+        encode_key(4, WireType::LengthDelimited, scratch);
+        encode_varint(req.data_out.len() as u64, scratch);
+    }
+    write_two(writer, scratch, req.data_out)?;
     Ok(())
 }
 
@@ -461,44 +542,262 @@ impl ScsiRequest {
 
     /// Checks the fields a server relies on: CDB length, direction and data sizes.
     pub fn validate(&self) -> Result<Direction, ProtocolError> {
-        let direction = self.checked_direction()?;
-        if self.cdb.is_empty() || self.cdb.len() > 260 {
+        validate_scsi(
+            self.direction,
+            self.cdb.len(),
+            self.data_out.len(),
+            self.allocation_length,
+        )
+    }
+}
+
+/// The checks of [`ScsiRequest::validate`], on the field values.
+fn validate_scsi(
+    direction: i32,
+    cdb_len: usize,
+    data_out_len: usize,
+    allocation_length: u32,
+) -> Result<Direction, ProtocolError> {
+    let direction = Direction::try_from(direction)
+        .map_err(|_| ProtocolError::Invalid(format!("direction {direction}")))?;
+    if cdb_len == 0 || cdb_len > 260 {
+        return Err(ProtocolError::Invalid(format!("CDB of {cdb_len} bytes")));
+    }
+    if data_out_len > MAX_DATA || allocation_length as usize > MAX_DATA {
+        return Err(ProtocolError::Invalid(format!(
+            "data phase of {} bytes exceeds {MAX_DATA}",
+            data_out_len.max(allocation_length as usize)
+        )));
+    }
+    match direction {
+        Direction::Out if allocation_length != 0 && allocation_length as usize != data_out_len => {
             return Err(ProtocolError::Invalid(format!(
-                "CDB of {} bytes",
-                self.cdb.len()
+                "data-out of {data_out_len} bytes but allocation length {allocation_length}"
             )));
         }
-        if self.data_out.len() > MAX_DATA || self.allocation_length as usize > MAX_DATA {
-            return Err(ProtocolError::Invalid(format!(
-                "data phase of {} bytes exceeds {MAX_DATA}",
-                self.data_out.len().max(self.allocation_length as usize)
-            )));
-        }
-        match direction {
-            Direction::Out
-                if self.allocation_length != 0
-                    && self.allocation_length as usize != self.data_out.len() =>
-            {
-                return Err(ProtocolError::Invalid(format!(
-                    "data-out of {} bytes but allocation length {}",
-                    self.data_out.len(),
-                    self.allocation_length
-                )));
-            }
-            Direction::In | Direction::None if !self.data_out.is_empty() => {
-                return Err(ProtocolError::Invalid(
-                    "data-out bytes on a command without data-out phase".into(),
-                ));
-            }
-            _ => {}
-        }
-        if direction == Direction::None && self.allocation_length != 0 {
+        Direction::In | Direction::None if data_out_len != 0 => {
             return Err(ProtocolError::Invalid(
-                "allocation length on a command without data phase".into(),
+                "data-out bytes on a command without data-out phase".into(),
             ));
         }
-        Ok(direction)
+        _ => {}
     }
+    if direction == Direction::None && allocation_length != 0 {
+        return Err(ProtocolError::Invalid(
+            "allocation length on a command without data phase".into(),
+        ));
+    }
+    Ok(direction)
+}
+
+// ---- borrowed decoding of the hot path ------------------------------------------------------
+//
+// Decoding a `ScsiRequest`/`ScsiResponse` with prost copies the data phase into a new `Vec`;
+// these views point into the received frame instead, so a record crosses the socket with one
+// copy on each side (into the device's or the caller's buffer).
+
+/// One field of a protobuf message as it appears on the wire.
+enum WireValue<'a> {
+    Varint(u64),
+    Bytes(&'a [u8]),
+    /// Fixed 32/64-bit values: no field of the SCSI messages uses them; skipped.
+    Fixed,
+}
+
+/// Iterates over the fields of an encoded message, borrowing length-delimited values.
+struct WireFields<'a> {
+    rest: &'a [u8],
+}
+
+impl<'a> WireFields<'a> {
+    fn new(buf: &'a [u8]) -> Self {
+        WireFields { rest: buf }
+    }
+
+    fn varint(&mut self) -> Result<u64, ProtocolError> {
+        Ok(prost::encoding::decode_varint(&mut self.rest)?)
+    }
+
+    fn take(&mut self, n: u64) -> Result<&'a [u8], ProtocolError> {
+        let n = usize::try_from(n)
+            .map_err(|_| ProtocolError::Invalid(format!("field of {n} bytes")))?;
+        if n > self.rest.len() {
+            return Err(ProtocolError::Invalid(format!(
+                "field of {n} bytes with {} left in the message",
+                self.rest.len()
+            )));
+        }
+        let (value, rest) = self.rest.split_at(n);
+        self.rest = rest;
+        Ok(value)
+    }
+
+    /// The next `(tag, value)`, `None` at the end of the message.
+    fn next_field(&mut self) -> Result<Option<(u32, WireValue<'a>)>, ProtocolError> {
+        if self.rest.is_empty() {
+            return Ok(None);
+        }
+        let key = self.varint()?;
+        let tag = u32::try_from(key >> 3)
+            .ok()
+            .filter(|t| *t != 0)
+            .ok_or_else(|| ProtocolError::Invalid(format!("field key {key}")))?;
+        let value = match key & 0x7 {
+            0 => WireValue::Varint(self.varint()?),
+            1 => {
+                self.take(8)?;
+                WireValue::Fixed
+            }
+            2 => {
+                let n = self.varint()?;
+                WireValue::Bytes(self.take(n)?)
+            }
+            5 => {
+                self.take(4)?;
+                WireValue::Fixed
+            }
+            w => {
+                return Err(ProtocolError::Invalid(format!(
+                    "wire type {w} (field {tag})"
+                )))
+            }
+        };
+        Ok(Some((tag, value)))
+    }
+}
+
+/// The only occurrence of field 1 (the `scsi` body) of a `Request`/`Response`, `None` when the
+/// body is something else or field 1 repeats (protobuf would merge the repeats; the full
+/// decoder handles that rare case).
+fn scsi_body(payload: &[u8]) -> Result<Option<&[u8]>, ProtocolError> {
+    let mut fields = WireFields::new(payload);
+    let mut body = None;
+    let mut last_tag = 0;
+    while let Some((tag, value)) = fields.next_field()? {
+        if tag == 1 && body.is_some() {
+            return Ok(None);
+        }
+        if let (1, WireValue::Bytes(b)) = (tag, &value) {
+            body = Some(*b);
+        }
+        if matches!(tag, 1..=3) {
+            last_tag = tag;
+        }
+    }
+    Ok(if last_tag == 1 { body } else { None })
+}
+
+fn wire_str<'a>(b: &'a [u8], what: &str) -> Result<&'a str, ProtocolError> {
+    std::str::from_utf8(b).map_err(|_| ProtocolError::Invalid(format!("{what} is not UTF-8")))
+}
+
+/// A SCSI request that borrows its CDB and data-out from the frame it was decoded from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct ScsiRequestRef<'a> {
+    pub device: &'a str,
+    pub cdb: &'a [u8],
+    pub direction: i32,
+    pub data_out: &'a [u8],
+    pub allocation_length: u32,
+    pub timeout_ms: u32,
+}
+
+impl<'a> ScsiRequestRef<'a> {
+    /// Decodes a `Request` payload whose body is a SCSI request; `Ok(None)` for any other
+    /// body (decode those with [`decode_request`]).
+    pub fn decode(payload: &'a [u8]) -> Result<Option<Self>, ProtocolError> {
+        let Some(body) = scsi_body(payload)? else {
+            return Ok(None);
+        };
+        let mut r = ScsiRequestRef::default();
+        let mut fields = WireFields::new(body);
+        while let Some((tag, value)) = fields.next_field()? {
+            match (tag, value) {
+                (1, WireValue::Bytes(b)) => r.device = wire_str(b, "device")?,
+                (2, WireValue::Bytes(b)) => r.cdb = b,
+                // Protobuf truncates over-long 32-bit varints; so does prost.
+                (3, WireValue::Varint(v)) => r.direction = v as i32,
+                (4, WireValue::Bytes(b)) => r.data_out = b,
+                (5, WireValue::Varint(v)) => r.allocation_length = v as u32,
+                (6, WireValue::Varint(v)) => r.timeout_ms = v as u32,
+                (1..=6, _) => {
+                    return Err(ProtocolError::Invalid(format!(
+                        "ScsiRequest field {tag} with the wrong wire type"
+                    )))
+                }
+                _ => {}
+            }
+        }
+        Ok(Some(r))
+    }
+
+    /// The checks of [`ScsiRequest::validate`].
+    pub fn validate(&self) -> Result<Direction, ProtocolError> {
+        validate_scsi(
+            self.direction,
+            self.cdb.len(),
+            self.data_out.len(),
+            self.allocation_length,
+        )
+    }
+}
+
+/// A SCSI response that borrows its sense and data-in from the frame it was decoded from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct ScsiResponseRef<'a> {
+    pub status: u32,
+    pub sense: &'a [u8],
+    pub data_in: &'a [u8],
+    pub residual: u32,
+    pub transferred: u32,
+    pub duration_us: u64,
+}
+
+impl<'a> ScsiResponseRef<'a> {
+    /// Decodes a `Response` payload whose body is a SCSI response; `Ok(None)` for any other
+    /// body (decode those with [`decode_response`]).
+    pub fn decode(payload: &'a [u8]) -> Result<Option<Self>, ProtocolError> {
+        let Some(body) = scsi_body(payload)? else {
+            return Ok(None);
+        };
+        let mut r = ScsiResponseRef::default();
+        let mut fields = WireFields::new(body);
+        while let Some((tag, value)) = fields.next_field()? {
+            match (tag, value) {
+                (1, WireValue::Varint(v)) => r.status = v as u32,
+                (2, WireValue::Bytes(b)) => r.sense = b,
+                (3, WireValue::Bytes(b)) => r.data_in = b,
+                (4, WireValue::Varint(v)) => r.residual = v as u32,
+                (5, WireValue::Varint(v)) => r.transferred = v as u32,
+                (6, WireValue::Varint(v)) => r.duration_us = v,
+                (1..=6, _) => {
+                    return Err(ProtocolError::Invalid(format!(
+                        "ScsiResponse field {tag} with the wrong wire type"
+                    )))
+                }
+                _ => {}
+            }
+        }
+        Ok(Some(r))
+    }
+}
+
+/// Writes `head` then `data` with as few `writev` calls as the socket allows (one, unless the
+/// kernel takes a partial write), so a frame does not cost a system call per part.
+pub fn write_two<W: Write>(writer: &mut W, head: &[u8], data: &[u8]) -> io::Result<()> {
+    let (mut head, mut data) = (head, data);
+    while !head.is_empty() || !data.is_empty() {
+        let n = match writer.write_vectored(&[io::IoSlice::new(head), io::IoSlice::new(data)]) {
+            Ok(0) => return Err(io::ErrorKind::WriteZero.into()),
+            Ok(n) => n,
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+            Err(e) => return Err(e),
+        };
+        let from_head = n.min(head.len());
+        head = head.get(from_head..).unwrap_or_default();
+        data = data.get(n - from_head..).unwrap_or_default();
+    }
+    Ok(())
 }
 
 #[cfg(test)]
@@ -573,6 +872,100 @@ mod tests {
             if !req.data_out.is_empty() {
                 assert!(write_scsi_request(&mut out, &req, &[1], &mut scratch).is_err());
             }
+        }
+    }
+
+    #[test]
+    fn borrowed_views_match_the_full_decoder() {
+        for (direction, data, alloc) in [
+            (Direction::Out, vec![7u8; 300], 0),
+            (Direction::In, Vec::new(), 4096),
+            (Direction::None, Vec::new(), 0),
+        ] {
+            let req = scsi(direction, data.clone(), alloc);
+            let mut owned = Vec::new();
+            let mut blank = req.clone();
+            blank.data_out.clear();
+            write_scsi_request(&mut owned, &blank, &data, &mut Vec::new()).unwrap();
+            let view = ScsiRequestRef::decode(&owned[FRAME_HEADER_LEN..])
+                .unwrap()
+                .unwrap();
+            assert_eq!(view.device, req.device);
+            assert_eq!(view.cdb, req.cdb.as_slice());
+            assert_eq!(view.direction, req.direction);
+            assert_eq!(view.data_out, data.as_slice());
+            assert_eq!(view.allocation_length, req.allocation_length);
+            assert_eq!(view.timeout_ms, req.timeout_ms);
+            // Re-encoding the view gives a frame the full decoder reads as the same request.
+            let mut again = Vec::new();
+            write_scsi_request_ref(&mut again, &view, &mut Vec::new()).unwrap();
+            let back = decode_request(&again[FRAME_HEADER_LEN..]).unwrap();
+            assert_eq!(back.body, Some(request::Body::Scsi(req)));
+        }
+        let resp = ScsiResponse {
+            status: 2,
+            sense: vec![0x70, 0, 3],
+            data_in: vec![9u8; 1000],
+            residual: 24,
+            transferred: 1000,
+            duration_us: 17,
+        };
+        let mut framed = Vec::new();
+        write_scsi_response(&mut framed, resp.clone(), &mut Vec::new()).unwrap();
+        let view = ScsiResponseRef::decode(&framed[FRAME_HEADER_LEN..])
+            .unwrap()
+            .unwrap();
+        assert_eq!(view.status, 2);
+        assert_eq!(view.sense, resp.sense.as_slice());
+        assert_eq!(view.data_in, resp.data_in.as_slice());
+        assert_eq!(
+            (view.residual, view.transferred, view.duration_us),
+            (24, 1000, 17)
+        );
+        // Other bodies are left to the full decoder.
+        let err = Response::error(ErrorKind::Refused, "no");
+        let mut framed = Vec::new();
+        write_frame(&mut framed, &err, &mut Vec::new()).unwrap();
+        assert_eq!(
+            ScsiResponseRef::decode(&framed[FRAME_HEADER_LEN..]).unwrap(),
+            None
+        );
+    }
+
+    #[test]
+    fn vectored_writes_survive_partial_writes() {
+        /// Takes at most 3 bytes per call, across slices.
+        struct Trickle(Vec<u8>);
+        impl Write for Trickle {
+            fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+                let n = buf.len().min(3);
+                self.0.extend_from_slice(&buf[..n]);
+                Ok(n)
+            }
+            fn write_vectored(&mut self, bufs: &[io::IoSlice<'_>]) -> io::Result<usize> {
+                let mut n = 0;
+                for b in bufs {
+                    let take = b.len().min(3 - n);
+                    self.0.extend_from_slice(&b[..take]);
+                    n += take;
+                }
+                Ok(n)
+            }
+            fn flush(&mut self) -> io::Result<()> {
+                Ok(())
+            }
+        }
+        let mut w = Trickle(Vec::new());
+        write_two(&mut w, b"head", b"and the data").unwrap();
+        assert_eq!(w.0, b"headand the data");
+    }
+
+    proptest::proptest! {
+        #![proptest_config(proptest::prelude::ProptestConfig::with_cases(256))]
+        #[test]
+        fn borrowed_decoders_never_panic(bytes in proptest::collection::vec(proptest::prelude::any::<u8>(), 0..256)) {
+            let _ = ScsiRequestRef::decode(&bytes);
+            let _ = ScsiResponseRef::decode(&bytes);
         }
     }
 

@@ -8,7 +8,7 @@
 //! The server also creates `DIR/dev/<device>` as regular files: the SG_IO interposer recognises
 //! descriptors opened on them.
 
-use std::io::{self, BufReader, BufWriter, Write};
+use std::io::{self, BufReader};
 use std::os::unix::net::{UnixListener, UnixStream};
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -22,7 +22,7 @@ use crate::config::FaultSpec;
 use crate::library::Library;
 use crate::protocol::{
     self, control_request::Op, request, response, ControlRequest, ControlResponse, Direction,
-    ErrorKind, ProtocolError, Request, Response, ScsiRequest, ScsiResponse,
+    ErrorKind, Request, Response, ScsiRequest, ScsiRequestRef, ScsiResponse,
 };
 
 /// File name of the socket inside the state directory.
@@ -237,10 +237,14 @@ pub fn serve_connection(library: &Library, stream: UnixStream) {
         tracing::warn!("cannot clone a connection's socket");
         return;
     };
-    let mut reader = BufReader::with_capacity(64 * 1024, stream);
-    let mut writer = BufWriter::with_capacity(64 * 1024, write_half);
+    let mut reader = BufReader::with_capacity(READ_BUFFER, stream);
+    // Frames go out whole, in one `writev` each: no buffering layer on the write side.
+    let mut writer = write_half;
+    // Buffers kept for the life of the connection: no allocation per request once they have
+    // grown to the largest record.
     let mut payload = Vec::new();
     let mut frame = Vec::new();
+    let mut data_in = Vec::new();
     loop {
         match protocol::read_frame(&mut reader, &mut payload) {
             Ok(true) => {}
@@ -250,24 +254,51 @@ pub fn serve_connection(library: &Library, stream: UnixStream) {
                 tracing::debug!(?peer, error = %e, "closing connection after a bad frame");
                 let resp = Response::error(ErrorKind::Malformed, e.to_string());
                 let _ = protocol::write_frame(&mut writer, &resp, &mut frame);
-                let _ = writer.flush();
                 break;
             }
         }
-        let resp = handle_payload(library, &payload);
-        let written = match resp.body {
-            Some(response::Body::Scsi(scsi)) => {
-                protocol::write_scsi_response(&mut writer, scsi, &mut frame)
+        let written = match ScsiRequestRef::decode(&payload) {
+            // The hot path: CDB and data-out borrowed from the frame.
+            Ok(Some(req)) => match execute_scsi_ref(library, &req, &mut data_in) {
+                Ok((resp, n)) => protocol::write_scsi_response_with(
+                    &mut writer,
+                    &resp,
+                    data_in.get(..n).unwrap_or_default(),
+                    &mut frame,
+                ),
+                Err(resp) => protocol::write_frame(&mut writer, &resp, &mut frame),
+            },
+            Ok(None) => match handle_payload(library, &payload).body {
+                Some(response::Body::Scsi(scsi)) => {
+                    protocol::write_scsi_response(&mut writer, scsi, &mut frame)
+                }
+                body => protocol::write_frame(&mut writer, &Response { body }, &mut frame),
+            },
+            Err(e) => {
+                let resp = Response::error(ErrorKind::Malformed, e.to_string());
+                protocol::write_frame(&mut writer, &resp, &mut frame)
             }
-            _ => protocol::write_frame(&mut writer, &resp, &mut frame),
+        };
+        // One oversized request must not pin its buffers for the connection's life.
+        for buf in [&mut data_in, &mut payload, &mut frame] {
+            if buf.capacity() > RETAINED_BUFFER {
+                *buf = Vec::new();
+            }
         }
-        .and_then(|()| writer.flush().map_err(ProtocolError::Io));
         if let Err(e) = written {
             tracing::debug!(?peer, error = %e, "connection closed while answering");
             break;
         }
     }
 }
+
+/// Read buffer of a connection: a small frame (most commands) arrives in one `read`, while a
+/// record's payload beyond it is read straight into the payload buffer, not copied through a
+/// larger staging buffer.
+pub const READ_BUFFER: usize = 4096;
+
+/// Largest buffer a connection keeps between requests (two 8 MiB records fit).
+const RETAINED_BUFFER: usize = 16 * 1024 * 1024;
 
 /// Decodes one request payload and carries it out. Never panics on any input.
 pub fn handle_payload(library: &Library, payload: &[u8]) -> Response {
@@ -297,36 +328,65 @@ pub fn handle_request(library: &Library, req: Request) -> Response {
 }
 
 fn execute_scsi(library: &Library, req: ScsiRequest) -> Result<ScsiResponse, Response> {
+    let view = ScsiRequestRef {
+        device: &req.device,
+        cdb: &req.cdb,
+        direction: req.direction,
+        data_out: &req.data_out,
+        allocation_length: req.allocation_length,
+        timeout_ms: req.timeout_ms,
+    };
+    let mut data_in = Vec::new();
+    let (mut resp, n) = execute_scsi_ref(library, &view, &mut data_in)?;
+    data_in.truncate(n);
+    resp.data_in = data_in;
+    Ok(resp)
+}
+
+/// Carries out one SCSI request. Data-in lands in `data_in` (grown as needed, never shrunk);
+/// returns the response without its data and the number of bytes of `data_in` to send.
+fn execute_scsi_ref(
+    library: &Library,
+    req: &ScsiRequestRef<'_>,
+    data_in: &mut Vec<u8>,
+) -> Result<(ScsiResponse, usize), Response> {
     let direction = req
         .validate()
         .map_err(|e| Response::error(ErrorKind::Malformed, e.to_string()))?;
     let start = Instant::now();
-    let mut data_in = Vec::new();
     let phase = match direction {
         Direction::None => DataPhase::None,
-        Direction::Out => DataPhase::Out(&req.data_out),
+        Direction::Out => DataPhase::Out(req.data_out),
         Direction::In => {
-            data_in.resize(req.allocation_length as usize, 0);
-            DataPhase::In(&mut data_in)
+            let alloc = req.allocation_length as usize;
+            if data_in.len() < alloc {
+                data_in.resize(alloc, 0);
+            }
+            // Only the `transferred` bytes the device wrote are sent back; what lies beyond
+            // them in the reused buffer never leaves the server.
+            DataPhase::In(data_in.get_mut(..alloc).unwrap_or_default())
         }
     };
     let offered = phase.len();
     let completion = library
-        .execute(&req.device, &req.cdb, phase)
+        .execute(req.device, req.cdb, phase)
         .map_err(|e| Response::error(ErrorKind::UnknownDevice, e.to_string()))?;
     let transferred = completion.transferred.min(offered);
-    if direction == Direction::In {
-        data_in.truncate(transferred);
-    }
     let duration = completion.duration.unwrap_or_else(|| start.elapsed());
-    Ok(ScsiResponse {
+    let resp = ScsiResponse {
         status: u32::from(completion.status.0),
         sense: completion.sense,
-        data_in,
+        data_in: Vec::new(),
         residual: u32::try_from(offered - transferred).unwrap_or(u32::MAX),
         transferred: u32::try_from(transferred).unwrap_or(u32::MAX),
         duration_us: u64::try_from(duration.as_micros()).unwrap_or(u64::MAX),
-    })
+    };
+    let sent = if direction == Direction::In {
+        transferred
+    } else {
+        0
+    };
+    Ok((resp, sent))
 }
 
 fn refused(e: impl std::fmt::Display) -> Response {

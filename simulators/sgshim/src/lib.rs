@@ -24,7 +24,7 @@ use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, OnceLock};
 
-use protocol::{Direction, ScsiRequest, ScsiResponse};
+use protocol::{Direction, ScsiRequestRef, ScsiResponseRef};
 use sg::*;
 
 type IoctlFn = unsafe extern "C" fn(c_int, c_ulong, *mut c_void) -> c_int;
@@ -97,8 +97,12 @@ struct SimFd {
     conn: Option<Connection>,
 }
 
+/// A connection with the buffers it reuses for every request.
 struct Connection {
     stream: UnixStream,
+    /// Encoded request header.
+    out: Vec<u8>,
+    /// Payload of the last response.
     frame: Vec<u8>,
 }
 
@@ -284,7 +288,7 @@ unsafe fn sg_io(fd: &mut SimFd, hdr_ptr: *mut SgIoHdr) -> c_int {
     if len > 0 && hdr.dxferp.is_null() && hdr.dxfer_direction != SG_DXFER_NONE {
         return fail(libc::EFAULT);
     }
-    let cdb = std::slice::from_raw_parts(hdr.cmdp, usize::from(hdr.cmd_len)).to_vec();
+    let cdb = std::slice::from_raw_parts(hdr.cmdp, usize::from(hdr.cmd_len));
     let (direction, data_out, allocation_length): (_, &[u8], _) = match hdr.dxfer_direction {
         SG_DXFER_NONE => (Direction::None, &[], 0),
         SG_DXFER_TO_DEV => {
@@ -299,32 +303,47 @@ unsafe fn sg_io(fd: &mut SimFd, hdr_ptr: *mut SgIoHdr) -> c_int {
         SG_DXFER_FROM_DEV | SG_DXFER_TO_FROM_DEV => (Direction::In, &[], len as u32),
         _ => return fail(libc::EINVAL),
     };
-    let req = ScsiRequest {
-        device: fd.device.clone(),
+    let req = ScsiRequestRef {
+        device: &fd.device,
         cdb,
         direction: direction as i32,
-        data_out: Vec::new(),
+        data_out,
         allocation_length,
         timeout_ms: hdr.timeout,
     };
-    let resp = match transact(fd, &req, data_out) {
+    let dxferp = hdr.dxferp as *mut u8;
+    // Data-in goes straight from the received frame into the caller's buffer.
+    let answer = transact(&mut fd.conn, &req, |resp| {
+        let mut transferred = resp.transferred as usize;
+        if direction == Direction::In {
+            let n = resp.data_in.len().min(len);
+            if n > 0 {
+                // SAFETY: `dxferp` holds `len` bytes (the caller's SG_IO contract), n <= len.
+                std::ptr::copy_nonoverlapping(resp.data_in.as_ptr(), dxferp, n);
+            }
+            transferred = n;
+        }
+        let mut sense = [0u8; 252];
+        let sense_len = resp.sense.len().min(sense.len());
+        sense[..sense_len].copy_from_slice(&resp.sense[..sense_len]);
+        Answer {
+            status: resp.status,
+            transferred,
+            sense,
+            sense_len,
+            duration_us: resp.duration_us,
+        }
+    });
+    let resp = match answer {
         Ok(r) => r,
         Err(msg) => {
             debug(&msg);
             return fail(libc::EIO);
         }
     };
-    let mut transferred = resp.transferred as usize;
-    if direction == Direction::In {
-        let n = resp.data_in.len().min(len);
-        if n > 0 {
-            std::ptr::copy_nonoverlapping(resp.data_in.as_ptr(), hdr.dxferp as *mut u8, n);
-        }
-        transferred = n;
-    }
-    transferred = transferred.min(len);
+    let transferred = resp.transferred.min(len);
     let status = (resp.status & 0xff) as u8;
-    let sense_len = resp.sense.len().min(usize::from(hdr.mx_sb_len));
+    let sense_len = resp.sense_len.min(usize::from(hdr.mx_sb_len));
     if sense_len > 0 && !hdr.sbp.is_null() {
         std::ptr::copy_nonoverlapping(resp.sense.as_ptr(), hdr.sbp, sense_len);
         hdr.sb_len_wr = sense_len as u8;
@@ -347,24 +366,38 @@ unsafe fn sg_io(fd: &mut SimFd, hdr_ptr: *mut SgIoHdr) -> c_int {
     0
 }
 
-/// Sends one request, reconnecting once if the server went away (for example, restarted).
-fn transact(fd: &mut SimFd, req: &ScsiRequest, data_out: &[u8]) -> Result<ScsiResponse, String> {
+/// What SG_IO reports back, taken from the response before its frame buffer is reused.
+struct Answer {
+    status: u32,
+    transferred: usize,
+    sense: [u8; 252],
+    sense_len: usize,
+    duration_us: u64,
+}
+
+/// Sends one request, reconnecting once if the server went away (for example, restarted);
+/// `answer` reads the response in place.
+fn transact<R>(
+    conn: &mut Option<Connection>,
+    req: &ScsiRequestRef<'_>,
+    mut answer: impl FnMut(&ScsiResponseRef<'_>) -> R,
+) -> Result<R, String> {
     let mut last = String::new();
     for _ in 0..2 {
-        if fd.conn.is_none() {
-            fd.conn = Some(connect()?);
+        if conn.is_none() {
+            *conn = Some(connect()?);
         }
-        let Some(conn) = fd.conn.as_mut() else {
+        let Some(c) = conn.as_mut() else {
             continue;
         };
-        match exchange(conn, req, data_out) {
+        match exchange(c, req, &mut answer) {
             Ok(resp) => return Ok(resp),
             Err(Retry::Yes(m)) => {
-                fd.conn = None;
+                *conn = None;
                 last = m;
             }
             Err(Retry::No(m)) => {
-                fd.conn = None;
+                *conn = None;
                 return Err(m);
             }
         }
@@ -401,33 +434,42 @@ fn connect() -> Result<Connection, String> {
     }
     Ok(Connection {
         stream,
+        out: Vec::new(),
         frame: Vec::new(),
     })
 }
 
-fn exchange(
+fn exchange<R>(
     conn: &mut Connection,
-    req: &ScsiRequest,
-    data_out: &[u8],
-) -> Result<ScsiResponse, Retry> {
+    req: &ScsiRequestRef<'_>,
+    answer: &mut impl FnMut(&ScsiResponseRef<'_>) -> R,
+) -> Result<R, Retry> {
     // A failure to send means the connection is stale (the server restarted since the last
     // request); the request never reached a server, so it may go out again.
     let mut out = NoSigPipe(&conn.stream);
-    protocol::write_scsi_request(&mut out, req, data_out, &mut conn.frame).map_err(
-        |e| match e {
-            protocol::ProtocolError::Io(e) => Retry::Yes(e.to_string()),
-            other => Retry::No(other.to_string()),
-        },
-    )?;
+    protocol::write_scsi_request_ref(&mut out, req, &mut conn.out).map_err(|e| match e {
+        protocol::ProtocolError::Io(e) => Retry::Yes(e.to_string()),
+        other => Retry::No(other.to_string()),
+    })?;
     // Once sent, the server may have carried it out: never send it twice.
     match protocol::read_frame(&mut conn.stream, &mut conn.frame) {
         Ok(true) => {}
         Ok(false) => return Err(Retry::No("server closed the connection".into())),
         Err(e) => return Err(Retry::No(e.to_string())),
     }
+    if let Some(r) = ScsiResponseRef::decode(&conn.frame).map_err(|e| Retry::No(e.to_string()))? {
+        return Ok(answer(&r));
+    }
     let resp = protocol::decode_response(&conn.frame).map_err(|e| Retry::No(e.to_string()))?;
     match resp.body {
-        Some(protocol::response::Body::Scsi(r)) => Ok(r),
+        Some(protocol::response::Body::Scsi(r)) => Ok(answer(&ScsiResponseRef {
+            status: r.status,
+            sense: &r.sense,
+            data_in: &r.data_in,
+            residual: r.residual,
+            transferred: r.transferred,
+            duration_us: r.duration_us,
+        })),
         Some(protocol::response::Body::Error(e)) => Err(Retry::No(format!(
             "simulator refused the request: {}",
             e.message
@@ -452,6 +494,22 @@ impl Write for NoSigPipe<'_> {
                 libc::MSG_NOSIGNAL,
             )
         };
+        if n < 0 {
+            return Err(std::io::Error::last_os_error());
+        }
+        Ok(n as usize)
+    }
+
+    /// One `sendmsg` for a frame's header and data.
+    fn write_vectored(&mut self, bufs: &[std::io::IoSlice<'_>]) -> std::io::Result<usize> {
+        use std::os::fd::AsRawFd;
+        // SAFETY: an all-zero msghdr is valid (no name, no control data).
+        let mut msg: libc::msghdr = unsafe { std::mem::zeroed() };
+        // IoSlice is ABI compatible with struct iovec.
+        msg.msg_iov = bufs.as_ptr() as *mut libc::iovec;
+        msg.msg_iovlen = bufs.len() as _;
+        // SAFETY: msg_iov points to `bufs.len()` live iovecs.
+        let n = unsafe { libc::sendmsg(self.0.as_raw_fd(), &msg, libc::MSG_NOSIGNAL) };
         if n < 0 {
             return Err(std::io::Error::last_os_error());
         }

@@ -15,7 +15,7 @@ use clap::Args;
 use tapelib_scsi::transport::{DataPhase, ScsiTransport};
 use tapelib_sim::client::SimSocketTransport;
 use tapelib_sim::config::{CartridgeConfig, LibraryConfig, SlotRef};
-use tapelib_sim::library::Library;
+use tapelib_sim::library::{cartridge_dir, Library};
 use tapelib_sim::server::{device_path, Server};
 
 const TIMEOUT: Duration = Duration::from_secs(600);
@@ -38,11 +38,19 @@ pub struct BenchArgs {
     /// Keep the benchmark directory.
     #[arg(long)]
     keep: bool,
+    /// Read back from the page cache as the writes left it, for the plain file and the
+    /// cartridge alike (default: both are fsynced and their pages dropped before reading).
+    #[arg(long)]
+    warm: bool,
     /// Internal: run the SG_IO loop in this process (the interposer child).
     #[arg(long, hide = true, requires = "sgio_record")]
     sgio_device: Option<PathBuf>,
     #[arg(long, hide = true)]
     sgio_record: Option<u64>,
+    /// Internal: the interposer child's cartridge directory, dropped from the cache before
+    /// reading.
+    #[arg(long, hide = true)]
+    sgio_cold: Option<PathBuf>,
 }
 
 fn parse_size(s: &str) -> Result<u64, String> {
@@ -75,7 +83,7 @@ struct Rates {
 
 pub fn run(args: BenchArgs) -> Result<()> {
     if let (Some(dev), Some(record)) = (&args.sgio_device, args.sgio_record) {
-        let rates = sgio_child(dev, args.bytes, record)?;
+        let rates = sgio_child(dev, args.bytes, record, args.sgio_cold.as_deref())?;
         println!("{}", serde_json::to_string(&rates)?);
         return Ok(());
     }
@@ -106,7 +114,15 @@ pub fn run(args: BenchArgs) -> Result<()> {
         human(args.bytes),
         dir.display()
     );
-    println!("plain file reads follow the writes with the page cache as it is (nothing dropped)\n");
+    if args.warm {
+        println!(
+            "reads: warm for every mode (plain file and cartridge files read back from the page cache as the writes left it)\n"
+        );
+    } else {
+        println!(
+            "reads: cold for every mode (plain file and cartridge files fsynced, then their pages dropped with posix_fadvise(DONTNEED))\n"
+        );
+    }
     println!(
         "{:<8} {:<12} {:>12} {:>8} {:>12} {:>8}",
         "RECORD", "MODE", "WRITE MB/s", "RATIO", "READ MB/s", "RATIO"
@@ -118,28 +134,30 @@ pub fn run(args: BenchArgs) -> Result<()> {
         );
         let count = args.bytes.div_ceil(record);
         let bytes = count * record;
-        let plain = plain_file(&dir.join("plain.bin"), bytes, record as usize)?;
+        let plain = plain_file(&dir.join("plain.bin"), bytes, record as usize, !args.warm)?;
         row(record, "plain file", plain, plain);
 
         let state = dir.join(format!("state-{record}"));
         let library = Library::open(bench_config(), &state)
             .with_context(|| format!("opening a library in {}", state.display()))?;
+        let cartridge = cartridge_dir(&state, BENCH_BARCODE);
+        let cold = (!args.warm).then_some(cartridge.as_path());
         let in_process = {
             let mut t = library.transport("drive0")?;
-            drive_rates(&mut t, bytes, record as usize)?
+            drive_rates(&mut t, bytes, record as usize, cold)?
         };
         row(record, "in process", in_process, plain);
 
         let server = Server::bind(library.clone(), &state)?.spawn()?;
         let socket = {
             let mut t = SimSocketTransport::connect(&state, "drive0")?;
-            drive_rates(&mut t, bytes, record as usize)?
+            drive_rates(&mut t, bytes, record as usize, cold)?
         };
         row(record, "socket", socket, plain);
 
         match &shim {
             Some(shim) => {
-                let r = sgio_parent(shim, &state, bytes, record)?;
+                let r = sgio_parent(shim, &state, bytes, record, cold)?;
                 row(record, "interposer", r, plain);
             }
             None => println!(
@@ -189,6 +207,8 @@ fn default_shim() -> Option<PathBuf> {
     .find(|p| p.is_file())
 }
 
+const BENCH_BARCODE: &str = "BENCH0L9";
+
 /// One LTO-9 drive with a cartridge already in it, time scale 0.
 fn bench_config() -> LibraryConfig {
     let mut config = LibraryConfig {
@@ -200,7 +220,7 @@ fn bench_config() -> LibraryConfig {
         d.generation = tapelib_sim::media::LtoGeneration::Lto9;
     }
     config.cartridges.push(CartridgeConfig {
-        barcode: "BENCH0L9".into(),
+        barcode: BENCH_BARCODE.into(),
         generation: None,
         slot: Some(SlotRef::Drive(0)),
         write_protect: false,
@@ -215,7 +235,35 @@ fn data_pattern(len: usize) -> Vec<u8> {
         .collect()
 }
 
-fn plain_file(path: &Path, bytes: u64, record: usize) -> Result<Rates> {
+/// Makes every file under `path` durable and drops its pages from the page cache, so the
+/// next read comes from the disk (posix_fadvise(POSIX_FADV_DONTNEED) only drops clean pages,
+/// hence the fsync first).
+fn drop_cached(path: &Path) -> Result<()> {
+    let meta = std::fs::metadata(path).with_context(|| format!("{}", path.display()))?;
+    if meta.is_dir() {
+        for entry in std::fs::read_dir(path)? {
+            drop_cached(&entry?.path())?;
+        }
+        return Ok(());
+    }
+    if !meta.is_file() {
+        return Ok(());
+    }
+    let f = File::open(path).with_context(|| format!("opening {}", path.display()))?;
+    f.sync_all()
+        .with_context(|| format!("fsync {}", path.display()))?;
+    // SAFETY: fadvise on an open descriptor; offset 0 and length 0 cover the whole file.
+    let rc = unsafe { libc::posix_fadvise(f.as_raw_fd(), 0, 0, libc::POSIX_FADV_DONTNEED) };
+    ensure!(
+        rc == 0,
+        "posix_fadvise(DONTNEED) on {}: {}",
+        path.display(),
+        std::io::Error::from_raw_os_error(rc)
+    );
+    Ok(())
+}
+
+fn plain_file(path: &Path, bytes: u64, record: usize, cold: bool) -> Result<Rates> {
     let buf = data_pattern(record);
     let count = bytes / record as u64;
     let start = Instant::now();
@@ -226,6 +274,9 @@ fn plain_file(path: &Path, bytes: u64, record: usize) -> Result<Rates> {
     f.sync_all()?;
     let write = bytes as f64 / start.elapsed().as_secs_f64();
     drop(f);
+    if cold {
+        drop_cached(path)?;
+    }
     let mut rbuf = vec![0u8; record];
     let start = Instant::now();
     let mut f = File::open(path)?;
@@ -270,8 +321,14 @@ fn wait_ready<T: ScsiTransport>(t: &mut T) -> Result<()> {
 }
 
 /// Writes `bytes` in variable-length records (WRITE(6), SSC-4 6.x), a synchronous filemark to
-/// make them durable, then rewinds and reads them back.
-fn drive_rates<T: ScsiTransport>(t: &mut T, bytes: u64, record: usize) -> Result<Rates> {
+/// make them durable, then rewinds and reads them back; with `cold`, the cartridge's files are
+/// dropped from the page cache before reading, as the plain file's are.
+fn drive_rates<T: ScsiTransport>(
+    t: &mut T,
+    bytes: u64,
+    record: usize,
+    cold: Option<&Path>,
+) -> Result<Rates> {
     wait_ready(t)?;
     run_cmd(t, &[0x01, 0, 0, 0, 0, 0], DataPhase::None)?;
     let buf = data_pattern(record);
@@ -284,6 +341,9 @@ fn drive_rates<T: ScsiTransport>(t: &mut T, bytes: u64, record: usize) -> Result
     run_cmd(t, &[0x10, 0, 0, 0, 1, 0], DataPhase::None)?;
     let write = bytes as f64 / start.elapsed().as_secs_f64();
     run_cmd(t, &[0x01, 0, 0, 0, 0, 0], DataPhase::None)?;
+    if let Some(dir) = cold {
+        drop_cached(dir)?;
+    }
     let mut rbuf = vec![0u8; record];
     let rcdb = cdb6(0x08, record, 0);
     let start = Instant::now();
@@ -301,10 +361,21 @@ fn drive_rates<T: ScsiTransport>(t: &mut T, bytes: u64, record: usize) -> Result
 
 /// Re-executes this binary with the interposer preloaded, running the SG_IO loop on the device
 /// file while this process keeps serving.
-fn sgio_parent(shim: &Path, state: &Path, bytes: u64, record: u64) -> Result<Rates> {
+fn sgio_parent(
+    shim: &Path,
+    state: &Path,
+    bytes: u64,
+    record: u64,
+    cold: Option<&Path>,
+) -> Result<Rates> {
     let exe = std::env::current_exe()?;
-    let out = Command::new(exe)
-        .args(["bench", "--bytes"])
+    let mut cmd = Command::new(exe);
+    cmd.arg("bench");
+    if let Some(dir) = cold {
+        cmd.arg("--sgio-cold").arg(dir);
+    }
+    let out = cmd
+        .arg("--bytes")
         .arg(bytes.to_string())
         .arg("--sgio-device")
         .arg(device_path(state, "drive0"))
@@ -416,14 +487,14 @@ impl ScsiTransport for SgFd {
     }
 }
 
-fn sgio_child(dev: &Path, bytes: u64, record: u64) -> Result<Rates> {
+fn sgio_child(dev: &Path, bytes: u64, record: u64, cold: Option<&Path>) -> Result<Rates> {
     let file = std::fs::OpenOptions::new()
         .read(true)
         .write(true)
         .open(dev)
         .with_context(|| format!("opening {}", dev.display()))?;
     let mut t = SgFd { file };
-    drive_rates(&mut t, bytes, record as usize)
+    drive_rates(&mut t, bytes, record as usize, cold)
 }
 
 #[cfg(test)]
