@@ -95,6 +95,9 @@ impl LtfsTime {
             reason,
         };
         let b = text.as_bytes();
+        if let Some(t) = Self::parse_canonical(b) {
+            return Ok(t);
+        }
         if b.len() < 20 || b.last() != Some(&b'Z') {
             return Err(err("expected YYYY-MM-DDTHH:MM:SS.nnnnnnnnnZ"));
         }
@@ -135,6 +138,46 @@ impl LtfsTime {
         let seconds = days_from_civil(year, month, day) * 86_400
             + i64::from(hour * 3600 + minute * 60 + second);
         LtfsTime::from_unix(seconds, nanos).ok_or_else(|| err("out of range"))
+    }
+
+    /// The exact form writers produce (nine fractional digits, every field in range), decoded
+    /// without building error values; `None` sends anything else through the checking path of
+    /// [`LtfsTime::parse`], which gives the same result for this form. Indexes hold five of these
+    /// per file, so this is on the hot path of mounting a large volume.
+    fn parse_canonical(b: &[u8]) -> Option<Self> {
+        let b: &[u8; 30] = b.try_into().ok()?;
+        let seps = [
+            (4, b'-'),
+            (7, b'-'),
+            (10, b'T'),
+            (13, b':'),
+            (16, b':'),
+            (19, b'.'),
+        ];
+        if b[29] != b'Z' || seps.iter().any(|&(i, c)| b[i] != c) {
+            return None;
+        }
+        let num = |from: usize, to: usize| -> Option<u32> {
+            b[from..to].iter().try_fold(0u32, |acc, &d| {
+                d.is_ascii_digit().then(|| acc * 10 + u32::from(d - b'0'))
+            })
+        };
+        let year = i64::from(num(0, 4)?);
+        let (month, day) = (num(5, 7)?, num(8, 10)?);
+        let (hour, minute, second) = (num(11, 13)?, num(14, 16)?, num(17, 19)?);
+        let nanos = num(20, 29)?;
+        if !(1..=12).contains(&month)
+            || day == 0
+            || day > days_in_month(year, month)
+            || hour > 23
+            || minute > 59
+            || second > 60
+        {
+            return None;
+        }
+        let seconds = days_from_civil(year, month, day) * 86_400
+            + i64::from(hour * 3600 + minute * 60 + second);
+        LtfsTime::from_unix(seconds, nanos)
     }
 
     /// The 30 bytes of the LTFS form `YYYY-MM-DDTHH:MM:SS.nnnnnnnnnZ`.
@@ -223,6 +266,24 @@ mod tests {
         ] {
             assert!(LtfsTime::parse(bad).is_err(), "{bad}");
         }
+    }
+
+    #[test]
+    fn nine_digit_form_is_checked_like_any_other() {
+        for bad in [
+            "2026-02-30T03:09:55.000000000Z",
+            "2026-00-10T03:09:55.000000000Z",
+            "2026-11-22T24:09:55.000000000Z",
+            "2026-11-22T03:60:55.000000000Z",
+            "2026-11-22T03:09:61.000000000Z",
+            "2026-11-22T03:09:55.00000000xZ",
+            "2026-11-22T03:09:55,000000000Z",
+            "2026-11-22T03:09:55.000000000z",
+        ] {
+            assert!(LtfsTime::parse(bad).is_err(), "{bad}");
+        }
+        let leap = LtfsTime::parse("2016-12-31T23:59:60.000000000Z").unwrap();
+        assert_eq!(leap.to_string(), "2017-01-01T00:00:00.000000000Z");
     }
 
     proptest! {

@@ -181,6 +181,14 @@ fn invalid(element: &'static str, value: &str) -> IndexError {
 }
 
 fn parse_u64(leaf: Leaf, s: &str) -> Result<u64, IndexError> {
+    // Plain decimal digits that cannot overflow (the form writers use) are converted
+    // directly; anything else (spaces, a sign, long numbers) goes through the full parser.
+    let b = s.as_bytes();
+    if (1..=19).contains(&b.len()) && b.iter().all(u8::is_ascii_digit) {
+        return Ok(b
+            .iter()
+            .fold(0u64, |acc, &d| acc * 10 + u64::from(d - b'0')));
+    }
     s.trim().parse().map_err(|_| invalid(leaf.tag(), s))
 }
 
@@ -593,6 +601,10 @@ pub fn parse_index<R: BufRead>(input: R) -> Result<Index, IndexError> {
     // End tags are checked against the frame or leaf they close, which is cheaper than the
     // reader keeping a copy of every open tag name.
     reader.config_mut().check_end_names = false;
+    // Whitespace between structural elements is skipped inside the reader instead of coming
+    // out as text events (about half of all events in an index); it is turned off while a
+    // value element or an unknown element is read, whose text is kept exactly.
+    reader.config_mut().trim_text_start = true;
     let mut buf = Vec::with_capacity(4096);
     let mut aux = Vec::new();
     let mut stack: Vec<Frame> = Vec::with_capacity(64);
@@ -602,9 +614,10 @@ pub fn parse_index<R: BufRead>(input: R) -> Result<Index, IndexError> {
     let mut seen_root = false;
     loop {
         buf.clear();
-        let event = reader
-            .read_event_into(&mut buf)
-            .map_err(|e| xml_err(&reader, e))?;
+        let event = match reader.read_event_into(&mut buf) {
+            Ok(event) => event,
+            Err(e) => return Err(xml_err(&reader, e)),
+        };
         match event {
             Event::Start(s) | Event::Empty(s) if leaf.is_some() => {
                 let _ = s;
@@ -656,6 +669,7 @@ pub fn parse_index<R: BufRead>(input: R) -> Result<Index, IndexError> {
                             store_leaf(top, l, flag, "")?;
                         } else {
                             leaf = Some((l, flag));
+                            reader.config_mut().trim_text_start = false;
                         }
                     }
                     Opens::Frame(f) => {
@@ -680,8 +694,10 @@ pub fn parse_index<R: BufRead>(input: R) -> Result<Index, IndexError> {
                             matches!(classify(top, s.name().as_ref()), Opens::DataPlacementPolicy);
                         let owned = s.into_owned();
                         let budget = (MAX_DEPTH * 2).saturating_sub(stack.len()).max(1);
+                        reader.config_mut().trim_text_start = false;
                         let element = capture(&mut reader, &owned, empty, &mut aux, budget)
                             .map_err(IndexError::Xml)?;
+                        reader.config_mut().trim_text_start = true;
                         match (is_policy, stack.last_mut()) {
                             (true, Some(Frame::Index(b))) => {
                                 b.data_placement_policy = Some(element)
@@ -693,10 +709,20 @@ pub fn parse_index<R: BufRead>(input: R) -> Result<Index, IndexError> {
                 }
             }
             Event::Text(t) => {
-                if leaf.is_some() {
-                    let t = t.unescape().map_err(|e| xml_err(&reader, e))?;
+                if let Some((l, _)) = leaf {
+                    // Text without references needs no unescaping: take it as it is when it
+                    // is UTF-8 (anything else goes the general way, which reports the error).
+                    let plain = if t.contains(&b'&') {
+                        None
+                    } else {
+                        std::str::from_utf8(&t).ok()
+                    };
+                    let t = match plain {
+                        Some(s) => std::borrow::Cow::Borrowed(s),
+                        None => t.unescape().map_err(|e| xml_err(&reader, e))?,
+                    };
                     if text.len() + t.len() > MAX_LEAF_LEN {
-                        return Err(IndexError::TooLong(leaf.map_or("value", |l| l.0.tag())));
+                        return Err(IndexError::TooLong(l.tag()));
                     }
                     text.push_str(&t);
                 }
@@ -723,6 +749,7 @@ pub fn parse_index<R: BufRead>(input: R) -> Result<Index, IndexError> {
                     ));
                 }
                 if let Some((l, flag)) = leaf.take() {
+                    reader.config_mut().trim_text_start = true;
                     let top = stack
                         .last_mut()
                         .ok_or_else(|| xml_err(&reader, "unbalanced end tag"))?;

@@ -196,6 +196,43 @@ fn unknown_elements_are_preserved() {
     assert_eq!(parse(&out).unwrap(), index);
 }
 
+#[test]
+fn whitespace_is_kept_in_values_and_unknown_elements() {
+    // Whitespace between structural elements is skipped; inside value elements, after a
+    // comment inside a value, and inside unknown elements it is content.
+    let doc = SAMPLE_INDEX
+        .replace(
+            "<name>empty.dat</name>",
+            "<name>  sp<!-- c --> ace\t</name>",
+        )
+        .replace(
+            "<fileuid>8</fileuid>",
+            "<fileuid>8</fileuid>\n  <tag> a <b>  </b>\n c </tag>",
+        );
+    let index = parse(&doc).unwrap();
+    let Some(Entry::File(f)) = index.entry("  sp ace\t") else {
+        panic!("name with spaces missing");
+    };
+    use crate::xml::XmlNode;
+    assert_eq!(
+        f.unknown,
+        vec![XmlElement {
+            name: "tag".into(),
+            attributes: vec![],
+            children: vec![
+                XmlNode::Text(" a ".into()),
+                XmlNode::Element(XmlElement {
+                    name: "b".into(),
+                    attributes: vec![],
+                    children: vec![XmlNode::Text("  ".into())],
+                }),
+                XmlNode::Text("\n c ".into()),
+            ],
+        }]
+    );
+    assert_eq!(parse(&to_xml(&index)).unwrap(), index);
+}
+
 fn expect_err(doc: &str) -> IndexError {
     match parse(doc) {
         Ok(_) => panic!("accepted hostile index"),
