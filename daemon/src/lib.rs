@@ -2,6 +2,7 @@
 //! catalog of tapes, objects and requests, the request model with DIVA status codes, and
 //! the scheduler's ordering logic.
 
+pub mod api;
 pub mod catalog;
 pub mod config;
 pub mod library;

@@ -1,0 +1,114 @@
+//! Failures of API calls and their gRPC form: a status carrying a DIVA error.
+
+use tapelib_proto::v1::{DivaError, DivaStatusCode};
+use tonic::Status;
+
+use crate::catalog::CatalogError;
+use crate::library::LibraryError;
+
+/// Why an API call failed.
+#[derive(Debug, thiserror::Error)]
+pub enum ApiError {
+    #[error("tape {barcode} is not in the catalog")]
+    UnknownTape { barcode: String },
+    #[error("no library named {library}")]
+    UnknownLibrary { library: String },
+    #[error("no drive named {drive}")]
+    UnknownDrive { drive: String },
+    #[error("invalid parameter {parameter}: {reason}")]
+    InvalidParameter {
+        parameter: &'static str,
+        reason: String,
+    },
+    #[error(transparent)]
+    Library(#[from] LibraryError),
+    #[error("catalog: {0}")]
+    Catalog(#[from] CatalogError),
+    #[error("internal error: {0}")]
+    Internal(String),
+}
+
+impl ApiError {
+    /// The DIVA code the error is reported with.
+    pub fn diva_code(&self) -> DivaStatusCode {
+        match self {
+            ApiError::UnknownTape { .. } => DivaStatusCode::DivaErrTapeDoesntExist,
+            ApiError::UnknownLibrary { .. } | ApiError::UnknownDrive { .. } => {
+                DivaStatusCode::DivaErrComponentNotFound
+            }
+            ApiError::InvalidParameter { .. } => DivaStatusCode::DivaErrInvalidParameter,
+            ApiError::Library(LibraryError::UnknownDrive { .. }) => {
+                DivaStatusCode::DivaErrComponentNotFound
+            }
+            ApiError::Library(LibraryError::TapeNotFound { .. }) => {
+                DivaStatusCode::DivaErrTapeDoesntExist
+            }
+            ApiError::Catalog(CatalogError::TapeNotFound { .. }) => {
+                DivaStatusCode::DivaErrTapeDoesntExist
+            }
+            ApiError::Catalog(CatalogError::InvalidCursor) => {
+                DivaStatusCode::DivaErrInvalidParameter
+            }
+            ApiError::Library(_) | ApiError::Catalog(_) | ApiError::Internal(_) => {
+                DivaStatusCode::DivaErrInternal
+            }
+        }
+    }
+}
+
+impl From<ApiError> for Status {
+    fn from(e: ApiError) -> Self {
+        let code = e.diva_code();
+        if code == DivaStatusCode::DivaErrInternal {
+            tracing::error!(error = %e, "API call failed");
+        } else {
+            tracing::debug!(error = %e, "API call refused");
+        }
+        DivaError::new(code, e.to_string()).into_status()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn diva(e: ApiError) -> (tonic::Code, DivaError) {
+        let status = Status::from(e);
+        let details = DivaError::from_status(&status).expect("DIVA details");
+        (status.code(), details)
+    }
+
+    #[test]
+    fn unknown_things_are_not_found_with_their_diva_code() {
+        let (code, d) = diva(ApiError::UnknownTape {
+            barcode: "X00001L8".into(),
+        });
+        assert_eq!(code, tonic::Code::NotFound);
+        assert_eq!(d.name, "DIVA_ERR_TAPE_DOESNT_EXIST");
+        assert!(d.message.contains("X00001L8"));
+        let (_, d) = diva(ApiError::Catalog(CatalogError::TapeNotFound {
+            barcode: "X00001L8".into(),
+        }));
+        assert_eq!(d.name, "DIVA_ERR_TAPE_DOESNT_EXIST");
+        let (code, d) = diva(ApiError::Library(LibraryError::UnknownDrive {
+            library: "lib0".into(),
+            drive: "drive7".into(),
+        }));
+        assert_eq!(code, tonic::Code::NotFound);
+        assert_eq!(d.name, "DIVA_ERR_COMPONENT_NOT_FOUND");
+        assert!(d.message.contains("drive7"));
+    }
+
+    #[test]
+    fn bad_parameters_and_internal_failures() {
+        let (code, d) = diva(ApiError::InvalidParameter {
+            parameter: "state",
+            reason: "0 is not UP or DOWN".into(),
+        });
+        assert_eq!(code, tonic::Code::InvalidArgument);
+        assert_eq!(d.name, "DIVA_ERR_INVALID_PARAMETER");
+        let (code, d) = diva(ApiError::Internal("worker gone".into()));
+        assert_eq!(code, tonic::Code::Internal);
+        assert_eq!(d.name, "DIVA_ERR_INTERNAL");
+    }
+}

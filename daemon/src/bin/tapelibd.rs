@@ -1,0 +1,225 @@
+//! tapelibd: the tape library daemon. Opens the catalog and the configured libraries,
+//! reads their inventory and serves the tapelib.v1 gRPC API until SIGINT or SIGTERM.
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use anyhow::{bail, Context, Result};
+use clap::Parser;
+use tapelib_daemon::api::{self, DaemonState};
+use tapelib_daemon::catalog::{Catalog, TapeGroup};
+use tapelib_daemon::config::DaemonConfig;
+use tapelib_daemon::library::TapeLibrary;
+use tokio::signal::unix::{signal, SignalKind};
+use tracing_subscriber::EnvFilter;
+
+#[derive(Debug, Parser)]
+#[command(name = "tapelibd", version, about = "tapelib tape library daemon")]
+struct Args {
+    /// Daemon configuration file (TOML).
+    #[arg(
+        long,
+        value_name = "FILE",
+        conflicts_with = "simulate",
+        required_unless_present = "simulate"
+    )]
+    config: Option<PathBuf>,
+    /// Run against a built-in simulated library (4 LTO-8 drives, 48 slots) kept in the data
+    /// directory.
+    #[arg(long)]
+    simulate: bool,
+    /// Data directory for --simulate (default $XDG_DATA_HOME/tapelib or
+    /// ~/.local/share/tapelib).
+    #[arg(long, value_name = "DIR", requires = "simulate")]
+    data_dir: Option<PathBuf>,
+}
+
+fn default_data_dir() -> Result<PathBuf> {
+    if let Some(d) = std::env::var_os("XDG_DATA_HOME").filter(|d| !d.is_empty()) {
+        return Ok(PathBuf::from(d).join("tapelib"));
+    }
+    let home = std::env::var_os("HOME")
+        .filter(|h| !h.is_empty())
+        .context("neither XDG_DATA_HOME nor HOME is set; give --data-dir")?;
+    Ok(PathBuf::from(home).join(".local/share/tapelib"))
+}
+
+fn load_config(args: &Args) -> Result<DaemonConfig> {
+    if let Some(path) = &args.config {
+        return DaemonConfig::from_file(path)
+            .with_context(|| format!("reading configuration {}", path.display()));
+    }
+    let dir = match &args.data_dir {
+        Some(d) => d.clone(),
+        None => default_data_dir()?,
+    };
+    let config = DaemonConfig::simulate_default(&dir);
+    for server in config.servers.values() {
+        std::fs::create_dir_all(&server.root)
+            .with_context(|| format!("creating server root {}", server.root.display()))?;
+    }
+    Ok(config)
+}
+
+/// Creates the configured tape groups the catalog does not know yet.
+fn ensure_groups(catalog: &Catalog, config: &DaemonConfig) -> Result<()> {
+    for g in &config.groups {
+        if catalog.get_group(&g.name)?.is_none() {
+            catalog
+                .create_group(
+                    &TapeGroup {
+                        name: g.name.clone(),
+                        description: g.description.clone(),
+                        generation: g.generation,
+                        created: time::OffsetDateTime::now_utc(),
+                    },
+                    "tapelibd",
+                )
+                .with_context(|| format!("creating tape group {}", g.name))?;
+        }
+    }
+    Ok(())
+}
+
+/// Opens the catalog and every library and reads their inventory (blocking).
+fn open_all(config: &DaemonConfig) -> Result<(Catalog, Vec<Arc<TapeLibrary>>)> {
+    if let Some(parent) = config.catalog.parent() {
+        std::fs::create_dir_all(parent)
+            .with_context(|| format!("creating {}", parent.display()))?;
+    }
+    let catalog = Catalog::open(&config.catalog)
+        .with_context(|| format!("opening catalog {}", config.catalog.display()))?;
+    ensure_groups(&catalog, config)?;
+    let mut libraries = Vec::new();
+    for lc in &config.libraries {
+        let lib = TapeLibrary::open(lc, &config.limits, catalog.clone())
+            .with_context(|| format!("opening library {}", lc.name))?;
+        lib.refresh_inventory()
+            .with_context(|| format!("reading the inventory of library {}", lc.name))?;
+        libraries.push(Arc::new(lib));
+    }
+    Ok((catalog, libraries))
+}
+
+fn print_banner(state: &DaemonState, addr: std::net::SocketAddr, config_hint: &str) {
+    println!("tapelibd {} serving tapelib.v1", env!("CARGO_PKG_VERSION"));
+    println!("  catalog: {}", state.config.catalog.display());
+    for lib in &state.libraries {
+        let inv = lib.inventory();
+        let id = lib.changer_identity();
+        let tapes = inv
+            .storage
+            .iter()
+            .chain(inv.import_export.iter().map(|e| &e.state))
+            .chain(inv.drives.iter().map(|e| &e.state))
+            .filter(|e| e.full)
+            .count();
+        println!(
+            "  library {}: {} {} serial {}: {} slots, {} I/E slots, {} drives, {} tapes",
+            lib.name(),
+            id.vendor,
+            id.product,
+            if id.serial.is_empty() {
+                "-"
+            } else {
+                &id.serial
+            },
+            inv.storage.len(),
+            inv.import_export.len(),
+            inv.drives.len(),
+            tapes
+        );
+        for d in lib.drives() {
+            println!(
+                "    drive {} ({}, element {}, serial {})",
+                d.name,
+                d.device,
+                d.element,
+                d.identity.serial.as_deref().unwrap_or("-")
+            );
+        }
+    }
+    println!("  gRPC: http://{addr}");
+    println!("Try: tapectl --addr http://{addr} status   (also: drives, tapes, drive down NAME --reason TEXT, version)");
+    println!("Stop with Ctrl-C or SIGTERM{config_hint}.");
+}
+
+/// Completes on the first SIGINT or SIGTERM.
+async fn shutdown_signal() {
+    let term = signal(SignalKind::terminate());
+    let int = signal(SignalKind::interrupt());
+    match (term, int) {
+        (Ok(mut term), Ok(mut int)) => {
+            tokio::select! {
+                _ = term.recv() => tracing::info!("SIGTERM received"),
+                _ = int.recv() => tracing::info!("SIGINT received"),
+            }
+        }
+        (Err(e), _) | (_, Err(e)) => {
+            tracing::error!(error = %e, "cannot install signal handlers; stopping");
+        }
+    }
+}
+
+fn flush_all(catalog: &Catalog, libraries: &[Arc<TapeLibrary>]) -> Result<()> {
+    for lib in libraries {
+        if let Some(sim) = lib.simulator() {
+            sim.flush()
+                .with_context(|| format!("flushing the simulator of library {}", lib.name()))?;
+        }
+    }
+    catalog.flush().context("flushing the catalog")?;
+    Ok(())
+}
+
+fn main() -> Result<()> {
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info")),
+        )
+        .with_writer(std::io::stderr)
+        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
+        .init();
+    let args = Args::parse();
+    let config = load_config(&args)?;
+    let Some(addr) = config.listen.grpc else {
+        bail!("the configuration has no [listen] grpc address");
+    };
+    let runtime = tokio::runtime::Runtime::new().context("starting the async runtime")?;
+    runtime.block_on(run(config, addr, args.config.as_deref()))
+}
+
+async fn run(
+    config: DaemonConfig,
+    addr: std::net::SocketAddr,
+    config_file: Option<&Path>,
+) -> Result<()> {
+    let opened = {
+        let config = config.clone();
+        tokio::task::spawn_blocking(move || open_all(&config))
+            .await
+            .context("opening task failed")??
+    };
+    let (catalog, libraries) = opened;
+    let state = Arc::new(DaemonState::new(config, catalog.clone(), libraries.clone()));
+    let hint = match config_file {
+        Some(p) => format!(" (configuration {})", p.display()),
+        None => String::new(),
+    };
+    // Bind before announcing, so a taken port is reported as such.
+    let listener = tokio::net::TcpListener::bind(addr)
+        .await
+        .with_context(|| format!("binding gRPC address {addr}"))?;
+    print_banner(&state, addr, &hint);
+    tracing::info!(%addr, "serving gRPC");
+    api::serve_with_listener(state.clone(), listener, shutdown_signal())
+        .await
+        .context("gRPC server failed")?;
+    tracing::info!("gRPC stopped; flushing");
+    drop(state);
+    tokio::task::spawn_blocking(move || flush_all(&catalog, &libraries))
+        .await
+        .context("flush task failed")??;
+    tracing::info!("stopped");
+    Ok(())
+}
