@@ -257,3 +257,21 @@ impl Drop for SimServer {
         self.kill9();
     }
 }
+
+/// The LTFS volume written by the reference implementation that the project's tests share:
+/// `$TAPELIB_SHARED_DIR/fixtures/ltfs-reference-sample`, by default the `shared/` directory
+/// beside the repository. Missing is an error, never a reason to skip.
+pub fn reference_sample_dir() -> Result<PathBuf, HarnessError> {
+    let shared = std::env::var_os("TAPELIB_SHARED_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join("../../shared"));
+    let dir = shared.join("fixtures/ltfs-reference-sample");
+    if dir.is_dir() {
+        Ok(dir)
+    } else {
+        Err(HarnessError::Failed(format!(
+            "LTFS reference sample not found at {} (set TAPELIB_SHARED_DIR)",
+            dir.display()
+        )))
+    }
+}

@@ -5,19 +5,9 @@ use std::path::{Path, PathBuf};
 
 use tapelib_sim::cartridge::{Cartridge, CartridgeSpec, ObjectKind};
 
-/// The reference sample: `$TAPELIB_SHARED_DIR/fixtures/ltfs-reference-sample`, by default the
-/// `shared/` directory beside the repository. Missing is a failure, not a skip.
-fn sample_dir() -> PathBuf {
-    let shared = std::env::var_os("TAPELIB_SHARED_DIR")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join("../../shared"));
-    let dir = shared.join("fixtures/ltfs-reference-sample");
-    assert!(
-        dir.is_dir(),
-        "LTFS reference sample not found at {} (set TAPELIB_SHARED_DIR)",
-        dir.display()
-    );
-    dir
+/// The shared LTFS reference sample (a missing sample fails the test).
+pub fn sample_dir() -> PathBuf {
+    tapelib_sim::testing::reference_sample_dir().unwrap()
 }
 
 fn files(dir: &Path) -> BTreeMap<String, Vec<u8>> {

@@ -160,20 +160,9 @@ impl SimLibrary {
     }
 }
 
-/// The reference sample: `$TAPELIB_SHARED_DIR/fixtures/ltfs-reference-sample`, by default the
-/// `shared/` directory beside the repository (same rule as tapelib-ltfs's tests). Missing is a
-/// failure, not a skip.
+/// The shared LTFS reference sample (a missing sample fails the test).
 pub fn sample_dir() -> PathBuf {
-    let shared = std::env::var_os("TAPELIB_SHARED_DIR")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join("../../shared"));
-    let dir = shared.join("fixtures/ltfs-reference-sample");
-    assert!(
-        dir.is_dir(),
-        "LTFS reference sample not found at {} (set TAPELIB_SHARED_DIR)",
-        dir.display()
-    );
-    dir
+    tapelib_sim::testing::reference_sample_dir().unwrap()
 }
 
 /// A deterministic byte stream of `len` bytes: byte `i` depends only on `seed` and `i`, so
