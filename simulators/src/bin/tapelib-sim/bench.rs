@@ -12,6 +12,7 @@ use std::time::{Duration, Instant};
 use anyhow::{bail, ensure, Context, Result};
 use clap::Args;
 
+use tapelib_scsi::sg::{AlignedBuf, SgDevice};
 use tapelib_scsi::transport::{DataPhase, ScsiTransport};
 use tapelib_sim::client::SimSocketTransport;
 use tapelib_sim::config::{CartridgeConfig, LibraryConfig, SlotRef};
@@ -264,7 +265,11 @@ fn drop_cached(path: &Path) -> Result<()> {
 }
 
 fn plain_file(path: &Path, bytes: u64, record: usize, cold: bool) -> Result<Rates> {
-    let buf = data_pattern(record);
+    // Page-aligned buffers: the SG_IO path hands them to the kernel (here the interposer)
+    // without a bounce copy, as a real application would.
+    let pattern = data_pattern(record);
+    let mut buf = AlignedBuf::new(record);
+    buf.copy_from_slice(&pattern);
     let count = bytes / record as u64;
     let start = Instant::now();
     let mut f = File::create(path)?;
@@ -277,7 +282,7 @@ fn plain_file(path: &Path, bytes: u64, record: usize, cold: bool) -> Result<Rate
     if cold {
         drop_cached(path)?;
     }
-    let mut rbuf = vec![0u8; record];
+    let mut rbuf = AlignedBuf::new(record);
     let start = Instant::now();
     let mut f = File::open(path)?;
     for _ in 0..count {
@@ -331,7 +336,11 @@ fn drive_rates<T: ScsiTransport>(
 ) -> Result<Rates> {
     wait_ready(t)?;
     run_cmd(t, &[0x01, 0, 0, 0, 0, 0], DataPhase::None)?;
-    let buf = data_pattern(record);
+    // Page-aligned buffers: the SG_IO path hands them to the kernel (here the interposer)
+    // without a bounce copy, as a real application would.
+    let pattern = data_pattern(record);
+    let mut buf = AlignedBuf::new(record);
+    buf.copy_from_slice(&pattern);
     let count = bytes / record as u64;
     let wcdb = cdb6(0x0a, record, 0);
     let start = Instant::now();
@@ -344,7 +353,7 @@ fn drive_rates<T: ScsiTransport>(
     if let Some(dir) = cold {
         drop_cached(dir)?;
     }
-    let mut rbuf = vec![0u8; record];
+    let mut rbuf = AlignedBuf::new(record);
     let rcdb = cdb6(0x08, record, 0);
     let start = Instant::now();
     for i in 0..count {
@@ -353,7 +362,7 @@ fn drive_rates<T: ScsiTransport>(
     }
     let read = bytes as f64 / start.elapsed().as_secs_f64();
     ensure!(
-        rbuf == buf,
+        rbuf[..] == buf[..],
         "the last record read back differs from what was written"
     );
     Ok(Rates { write, read })
@@ -395,105 +404,8 @@ fn sgio_parent(
     serde_json::from_str(line).with_context(|| format!("interposer benchmark output {line:?}"))
 }
 
-/// `struct sg_io_hdr` (include/scsi/sg.h), for the interposer benchmark's SG_IO loop.
-#[repr(C)]
-struct SgIoHdr {
-    interface_id: i32,
-    dxfer_direction: i32,
-    cmd_len: u8,
-    mx_sb_len: u8,
-    iovec_count: u16,
-    dxfer_len: u32,
-    dxferp: *mut libc::c_void,
-    cmdp: *const u8,
-    sbp: *mut u8,
-    timeout: u32,
-    flags: u32,
-    pack_id: i32,
-    usr_ptr: *mut libc::c_void,
-    status: u8,
-    masked_status: u8,
-    msg_status: u8,
-    sb_len_wr: u8,
-    host_status: u16,
-    driver_status: u16,
-    resid: i32,
-    duration: u32,
-    info: u32,
-}
-
-const SG_IO: libc::c_ulong = 0x2285;
-
-/// A minimal SG_IO transport over a file descriptor.
-struct SgFd {
-    file: File,
-}
-
-impl ScsiTransport for SgFd {
-    fn execute(
-        &mut self,
-        cdb: &[u8],
-        data: DataPhase<'_>,
-        timeout: Duration,
-    ) -> Result<tapelib_scsi::transport::Completion, tapelib_scsi::transport::TransportError> {
-        use tapelib_scsi::transport::{Completion, ScsiStatus, TransportError};
-        let mut sense = [0u8; 64];
-        let offered = data.len();
-        let (dir, ptr) = match data {
-            DataPhase::None => (-1, std::ptr::null_mut()),
-            DataPhase::Out(b) => (-2, b.as_ptr() as *mut libc::c_void),
-            DataPhase::In(b) => (-3, b.as_mut_ptr() as *mut libc::c_void),
-        };
-        let mut hdr = SgIoHdr {
-            interface_id: i32::from(b'S'),
-            dxfer_direction: dir,
-            cmd_len: cdb.len() as u8,
-            mx_sb_len: sense.len() as u8,
-            iovec_count: 0,
-            dxfer_len: offered as u32,
-            dxferp: ptr,
-            cmdp: cdb.as_ptr(),
-            sbp: sense.as_mut_ptr(),
-            timeout: timeout.as_millis() as u32,
-            flags: 0,
-            pack_id: 0,
-            usr_ptr: std::ptr::null_mut(),
-            status: 0,
-            masked_status: 0,
-            msg_status: 0,
-            sb_len_wr: 0,
-            host_status: 0,
-            driver_status: 0,
-            resid: 0,
-            duration: 0,
-            info: 0,
-        };
-        // SAFETY: every pointer in `hdr` refers to a live buffer of the stated length.
-        let rc = unsafe { libc::ioctl(self.file.as_raw_fd(), SG_IO, &mut hdr) };
-        if rc < 0 {
-            return Err(TransportError::Ioctl(std::io::Error::last_os_error()));
-        }
-        let transferred = offered.saturating_sub(hdr.resid.max(0) as usize);
-        Ok(Completion {
-            status: ScsiStatus(hdr.status),
-            sense: sense
-                .get(..usize::from(hdr.sb_len_wr))
-                .unwrap_or_default()
-                .to_vec(),
-            transferred,
-            residual: offered - transferred,
-            duration: Some(Duration::from_millis(u64::from(hdr.duration))),
-        })
-    }
-}
-
 fn sgio_child(dev: &Path, bytes: u64, record: u64, cold: Option<&Path>) -> Result<Rates> {
-    let file = std::fs::OpenOptions::new()
-        .read(true)
-        .write(true)
-        .open(dev)
-        .with_context(|| format!("opening {}", dev.display()))?;
-    let mut t = SgFd { file };
+    let mut t = SgDevice::open(dev).with_context(|| format!("opening {}", dev.display()))?;
     drive_rates(&mut t, bytes, record as usize, cold)
 }
 
