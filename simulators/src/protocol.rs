@@ -384,36 +384,13 @@ pub fn write_scsi_response_with<W: Write>(
     data: &[u8],
     scratch: &mut Vec<u8>,
 ) -> Result<(), ProtocolError> {
-    use prost::encoding::{encode_key, encode_varint, encoded_len_varint, WireType};
     if !resp.data_in.is_empty() {
         return Err(ProtocolError::Invalid(
             "data-in given twice (in the response and beside it)".into(),
         ));
     }
-    let data_field = if data.is_empty() {
-        0
-    } else {
-        1 + encoded_len_varint(data.len() as u64) + data.len()
-    };
-    let inner = prost::Message::encoded_len(resp) + data_field;
-    let outer = 1 + encoded_len_varint(inner as u64) + inner;
-    if outer > MAX_PAYLOAD {
-        return Err(ProtocolError::FrameTooLarge(outer as u64));
-    }
-    scratch.clear();
-    scratch.extend_from_slice(&(outer as u32).to_be_bytes());
-    // Response.body = scsi (field 1), length-delimited.
-    encode_key(1, WireType::LengthDelimited, scratch);
-    encode_varint(inner as u64, scratch);
-    prost::Message::encode(resp, scratch)
-        .map_err(|e| ProtocolError::Invalid(format!("encoding failed: {e}")))?;
-    if !data.is_empty() {
-        // ScsiResponse.data_in (field 3), length-delimited.
-        encode_key(3, WireType::LengthDelimited, scratch);
-        encode_varint(data.len() as u64, scratch);
-    }
-    write_two(writer, scratch, data)?;
-    Ok(())
+    // Response.body = scsi (field 1); ScsiResponse.data_in is field 3.
+    write_with_bytes_field(writer, resp, 3, data, scratch)
 }
 
 /// Writes a SCSI request wrapped in a [`Request`] as one frame, with `data_out` sent straight
@@ -424,35 +401,47 @@ pub fn write_scsi_request<W: Write>(
     data_out: &[u8],
     scratch: &mut Vec<u8>,
 ) -> Result<(), ProtocolError> {
-    use prost::encoding::{encode_key, encode_varint, encoded_len_varint, WireType};
     if !req.data_out.is_empty() {
         return Err(ProtocolError::Invalid(
             "data-out given twice (in the request and beside it)".into(),
         ));
     }
-    let data_field = if data_out.is_empty() {
+    // Request.body = scsi (field 1); ScsiRequest.data_out is field 4.
+    write_with_bytes_field(writer, req, 4, data_out, scratch)
+}
+
+/// One frame holding `msg` as field 1 of the envelope, followed by `data` as the bytes field
+/// `tag` of `msg`, appended after the encoded message (protobuf allows fields in any order)
+/// and written from the caller's buffer without a copy.
+fn write_with_bytes_field<W: Write, M: prost::Message>(
+    writer: &mut W,
+    msg: &M,
+    tag: u32,
+    data: &[u8],
+    scratch: &mut Vec<u8>,
+) -> Result<(), ProtocolError> {
+    use prost::encoding::{encode_key, encode_varint, encoded_len_varint, WireType};
+    let data_field = if data.is_empty() {
         0
     } else {
-        1 + encoded_len_varint(data_out.len() as u64) + data_out.len()
+        1 + encoded_len_varint(data.len() as u64) + data.len()
     };
-    let inner = prost::Message::encoded_len(req) + data_field;
+    let inner = msg.encoded_len() + data_field;
     let outer = 1 + encoded_len_varint(inner as u64) + inner;
     if outer > MAX_PAYLOAD {
         return Err(ProtocolError::FrameTooLarge(outer as u64));
     }
     scratch.clear();
     scratch.extend_from_slice(&(outer as u32).to_be_bytes());
-    // Request.body = scsi (field 1), length-delimited.
     encode_key(1, WireType::LengthDelimited, scratch);
     encode_varint(inner as u64, scratch);
-    prost::Message::encode(req, scratch)
+    msg.encode(scratch)
         .map_err(|e| ProtocolError::Invalid(format!("encoding failed: {e}")))?;
-    if !data_out.is_empty() {
-        // ScsiRequest.data_out (field 4), length-delimited.
-        encode_key(4, WireType::LengthDelimited, scratch);
-        encode_varint(data_out.len() as u64, scratch);
+    if !data.is_empty() {
+        encode_key(tag, WireType::LengthDelimited, scratch);
+        encode_varint(data.len() as u64, scratch);
     }
-    write_two(writer, scratch, data_out)?;
+    write_two(writer, scratch, data)?;
     Ok(())
 }
 
