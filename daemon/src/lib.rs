@@ -5,6 +5,8 @@
 pub mod api;
 pub mod catalog;
 pub mod config;
+pub mod engine;
 pub mod library;
 pub mod request;
 pub mod scheduler;
+pub mod servers;

@@ -95,3 +95,16 @@ pub enum LibraryError {
     #[error(transparent)]
     Catalog(#[from] CatalogError),
 }
+
+impl LibraryError {
+    /// The drive itself failed or is out of service: the work may go to another drive.
+    pub fn is_drive_failure(&self) -> bool {
+        match self {
+            LibraryError::Drive { source, .. } => {
+                source.category() == Some(tapelib_scsi::ErrorCategory::HardwareError)
+            }
+            LibraryError::DriveDown { .. } | LibraryError::WorkerGone { .. } => true,
+            _ => false,
+        }
+    }
+}

@@ -3,6 +3,7 @@
 
 pub mod diva;
 mod kind;
+mod result;
 mod store;
 
 use serde::{Deserialize, Serialize};
@@ -16,6 +17,7 @@ pub use kind::{
     InsertParams, PartialItem, PartialRestoreParams, RepackParams, RequestKind, RestoreParams,
     VerifyParams,
 };
+pub use result::{EjectedTape, InsertedTape, RequestResult, TapeContent};
 pub use store::{CancelOutcome, Recovery, RecoveryAction, Requests};
 
 /// Request errors, each mapping to a DIVA status code.
@@ -167,6 +169,13 @@ pub struct RequestRecord {
     pub started: Option<OffsetDateTime>,
     #[serde(with = "time::serde::rfc3339::option")]
     pub ended: Option<OffsetDateTime>,
+    /// Tapes the request used or is using, in the order it used them.
+    #[serde(default)]
+    pub barcodes: Vec<String>,
+    /// What the request produced; set when it ends (and kept for work done before an
+    /// abort or cancel).
+    #[serde(default)]
+    pub result: Option<RequestResult>,
 }
 
 impl RequestRecord {
@@ -195,6 +204,8 @@ impl RequestRecord {
             submitted: now,
             started: None,
             ended: None,
+            barcodes: Vec::new(),
+            result: None,
         }
     }
 

@@ -2,15 +2,22 @@
 //! after a restart. All state lives in the catalog; this type holds no cache, so every
 //! daemon component sees the same requests.
 
-use time::OffsetDateTime;
+use std::sync::Arc;
 
-use super::{DivaStatusCode, Priority, RequestError, RequestKind, RequestRecord, RequestState};
+use time::OffsetDateTime;
+use tokio::sync::watch;
+
+use super::{
+    DivaStatusCode, Priority, RequestError, RequestKind, RequestRecord, RequestResult, RequestState,
+};
 use crate::catalog::{Catalog, CatalogError, Cursor, Page};
 
-/// Access to the requests stored in a catalog.
+/// Access to the requests stored in a catalog. Clones share one change counter, bumped
+/// after every change, that watchers subscribe to.
 #[derive(Debug, Clone)]
 pub struct Requests {
     catalog: Catalog,
+    changes: Arc<watch::Sender<u64>>,
 }
 
 /// What `cancel` did.
@@ -45,7 +52,19 @@ const SYSTEM: &str = "tapelibd";
 
 impl Requests {
     pub fn new(catalog: Catalog) -> Self {
-        Requests { catalog }
+        Requests {
+            catalog,
+            changes: Arc::new(watch::Sender::new(0)),
+        }
+    }
+
+    /// A receiver that sees the change counter move after every change to any request.
+    pub fn subscribe(&self) -> watch::Receiver<u64> {
+        self.changes.subscribe()
+    }
+
+    fn changed(&self) {
+        self.changes.send_modify(|n| *n = n.wrapping_add(1));
     }
 
     pub fn catalog(&self) -> &Catalog {
@@ -72,6 +91,7 @@ impl Requests {
             priority = priority.get(),
             "request submitted"
         );
+        self.changed();
         Ok(rec.id)
     }
 
@@ -100,14 +120,48 @@ impl Requests {
         actor: &str,
         f: impl Fn(&mut RequestRecord) -> Result<(), RequestError>,
     ) -> Result<RequestRecord, RequestError> {
-        self.catalog
+        let out = self
+            .catalog
             .update_request(id, actor, f)
             .map_err(|e| match e {
                 RequestError::Catalog(CatalogError::RequestNotFound { id }) => {
                     RequestError::NotFound { id }
                 }
                 other => other,
-            })
+            });
+        if out.is_ok() {
+            self.changed();
+        }
+        out
+    }
+
+    /// Adds `barcode` to the tapes a request uses (once).
+    pub fn record_tape(&self, id: u64, barcode: &str) -> Result<RequestRecord, RequestError> {
+        self.update(id, SYSTEM, |r| {
+            if !r.barcodes.iter().any(|b| b == barcode) {
+                r.barcodes.push(barcode.to_string());
+            }
+            Ok(())
+        })
+    }
+
+    /// Like [`Requests::finish`], keeping what the request produced.
+    pub fn finish_with(
+        &self,
+        id: u64,
+        state: RequestState,
+        status: DivaStatusCode,
+        reason: Option<&str>,
+        result: Option<RequestResult>,
+    ) -> Result<RequestRecord, RequestError> {
+        let now = OffsetDateTime::now_utc();
+        self.update(id, SYSTEM, |r| {
+            r.finish(state, status, reason.map(str::to_string), now)?;
+            if result.is_some() {
+                r.result = result.clone();
+            }
+            Ok(())
+        })
     }
 
     /// PENDING -> RUNNING with a phase.

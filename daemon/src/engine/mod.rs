@@ -1,0 +1,163 @@
+//! The request engine: accepts requests (persisting them before they are acknowledged),
+//! schedules them onto drives and the robot, runs the operations and keeps every request's
+//! state, phase and progress in the catalog.
+//!
+//! One dispatcher thread plans; each assignment runs on its own thread, which hands the
+//! blocking SCSI work to the drive's worker. Nothing here runs on the async runtime.
+
+mod dispatch;
+mod error;
+mod progress;
+
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Condvar, Mutex};
+use std::thread::JoinHandle;
+
+use tokio::sync::watch;
+
+use crate::api::DaemonState;
+use crate::request::{CancelOutcome, Priority, RequestError, RequestKind, RequestRecord, Requests};
+
+pub use error::{OpError, OpResult};
+pub use progress::Progress;
+
+/// Shared between the engine handle, the dispatcher and running operations.
+pub(crate) struct Shared {
+    pub(crate) state: Arc<DaemonState>,
+    pub(crate) requests: Requests,
+    /// Bumped to wake the dispatcher (new work, a drive freed, a cancel).
+    wake: Mutex<u64>,
+    wake_cv: Condvar,
+    pub(crate) stopping: AtomicBool,
+}
+
+impl Shared {
+    pub(crate) fn wake(&self) {
+        let mut n = self.wake.lock().unwrap_or_else(|e| e.into_inner());
+        *n = n.wrapping_add(1);
+        self.wake_cv.notify_all();
+    }
+
+    pub(crate) fn stopping(&self) -> bool {
+        self.stopping.load(Ordering::SeqCst)
+    }
+}
+
+/// Handle to the running engine.
+pub struct Engine {
+    shared: Arc<Shared>,
+    dispatcher: Mutex<Option<JoinHandle<()>>>,
+}
+
+impl std::fmt::Debug for Engine {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Engine").finish_non_exhaustive()
+    }
+}
+
+impl Engine {
+    /// Recovers requests left RUNNING by a previous process, then starts dispatching.
+    pub fn start(state: Arc<DaemonState>) -> Result<Engine, OpError> {
+        let requests = Requests::new(state.catalog.clone());
+        for r in requests.recover_after_restart()? {
+            tracing::warn!(id = r.id, kind = r.kind, action = ?r.action, reason = %r.reason, "recovered request");
+        }
+        let shared = Arc::new(Shared {
+            state,
+            requests,
+            wake: Mutex::new(0),
+            wake_cv: Condvar::new(),
+            stopping: AtomicBool::new(false),
+        });
+        let handle = dispatch::spawn(shared.clone()).map_err(|e| {
+            OpError::diva(
+                crate::request::DivaStatusCode::DivaErrInternal,
+                format!("cannot start the request dispatcher: {e}"),
+            )
+        })?;
+        Ok(Engine {
+            shared,
+            dispatcher: Mutex::new(Some(handle)),
+        })
+    }
+
+    /// The persisted requests (get, list, subscribe to changes).
+    pub fn requests(&self) -> &Requests {
+        &self.shared.requests
+    }
+
+    /// The daemon state the engine runs on.
+    pub fn state(&self) -> &Arc<DaemonState> {
+        &self.shared.state
+    }
+
+    /// Checks `kind` against the configuration and catalog, persists it as PENDING and
+    /// returns it; the id is only returned once the request is durable.
+    pub fn submit(
+        &self,
+        kind: RequestKind,
+        priority: Priority,
+        actor: &str,
+    ) -> Result<RequestRecord, OpError> {
+        if self.shared.stopping() {
+            return Err(OpError::ShuttingDown);
+        }
+        dispatch::precheck(&self.shared, &kind)?;
+        let id = self.shared.requests.submit(kind, priority, actor)?;
+        self.shared.wake();
+        Ok(self.shared.requests.get(id)?)
+    }
+
+    /// Cancels a pending request at once, a running one at its next safe point.
+    pub fn cancel(&self, id: u64, actor: &str) -> Result<CancelOutcome, RequestError> {
+        let out = self.shared.requests.cancel(id, actor)?;
+        self.shared.wake();
+        Ok(out)
+    }
+
+    /// Changes the priority of a pending request.
+    pub fn change_priority(
+        &self,
+        id: u64,
+        priority: Priority,
+        actor: &str,
+    ) -> Result<RequestRecord, RequestError> {
+        let out = self.shared.requests.change_priority(id, priority, actor)?;
+        self.shared.wake();
+        Ok(out)
+    }
+
+    /// Sees a counter move after every change to any request.
+    pub fn subscribe(&self) -> watch::Receiver<u64> {
+        self.shared.requests.subscribe()
+    }
+
+    /// Wakes the dispatcher (e.g. after a drive was set UP).
+    pub fn poke(&self) {
+        self.shared.wake();
+    }
+
+    /// Stops taking new work, lets running operations reach their next safe point (they
+    /// checkpoint: requests go back to PENDING or finish), writes the LTFS indexes of
+    /// volumes left mounted and returns when the dispatcher has stopped.
+    pub fn shutdown(&self) {
+        self.shared.stopping.store(true, Ordering::SeqCst);
+        self.shared.wake();
+        let handle = self
+            .dispatcher
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .take();
+        if let Some(h) = handle {
+            if h.join().is_err() {
+                tracing::error!("request dispatcher panicked");
+            }
+        }
+    }
+}
+
+impl Drop for Engine {
+    fn drop(&mut self) {
+        self.shutdown();
+    }
+}
