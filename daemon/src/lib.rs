@@ -7,6 +7,7 @@ pub mod catalog;
 pub mod config;
 pub mod engine;
 pub mod library;
+pub mod ops;
 pub mod request;
 pub mod scheduler;
 pub mod servers;

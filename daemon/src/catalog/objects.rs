@@ -114,6 +114,17 @@ impl Tx<'_> {
         for barcode in &inst.tapes {
             self.instances_by_tape
                 .remove(keys::tape_instance(barcode, ik))?;
+            // The files stay in the tape's LTFS index until its next write mount.
+            if let Some(mut t) =
+                self.get::<super::TapeRecord>(self.tapes, tree::TAPES, barcode.as_bytes())?
+            {
+                for f in inst.files.iter().filter(|f| &f.tape == barcode) {
+                    if !t.pending_removals.contains(&f.ltfs_path) {
+                        t.pending_removals.push(f.ltfs_path.clone());
+                    }
+                }
+                self.put_tape(&t)?;
+            }
         }
         Ok(())
     }

@@ -84,6 +84,14 @@ pub struct TapeRecord {
     pub foreign: bool,
     /// Blank tape not yet assigned to a group.
     pub scratch: bool,
+    /// LTFS paths of deleted instances still in the tape's index; they are removed from the
+    /// index the next time the tape is mounted for writing (LTFS cannot free the space:
+    /// repack reclaims it).
+    #[serde(default)]
+    pub pending_removals: Vec<String>,
+    /// Times a cleaning cartridge was used.
+    #[serde(default)]
+    pub cleaning_uses: u32,
 }
 
 impl TapeRecord {
@@ -105,6 +113,8 @@ impl TapeRecord {
             errors: 0,
             foreign: false,
             scratch: true,
+            pending_removals: Vec::new(),
+            cleaning_uses: 0,
         }
     }
 

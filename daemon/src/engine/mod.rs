@@ -5,35 +5,127 @@
 //! One dispatcher thread plans; each assignment runs on its own thread, which hands the
 //! blocking SCSI work to the drive's worker. Nothing here runs on the async runtime.
 
+mod cleaning;
 mod dispatch;
 mod error;
 mod progress;
 
+use std::collections::{HashMap, HashSet};
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Arc, Condvar, Mutex};
+use std::sync::{Arc, Condvar, Mutex, MutexGuard};
 use std::thread::JoinHandle;
+
+use time::OffsetDateTime;
 
 use tokio::sync::watch;
 
 use crate::api::DaemonState;
 use crate::request::{CancelOutcome, Priority, RequestError, RequestKind, RequestRecord, Requests};
+use crate::servers::Servers;
 
+pub use cleaning::CLEANING_CARTRIDGE_USES;
 pub use error::{OpError, OpResult};
 pub use progress::Progress;
 
+/// What the engine knows of a drive's use beyond the library's own state.
+#[derive(Debug, Clone, Default)]
+pub(crate) struct DriveUse {
+    /// The request (or internal job, id 0) using the drive.
+    pub(crate) busy: Option<u64>,
+    pub(crate) last_used: Option<OffsetDateTime>,
+}
+
+fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(|e| e.into_inner())
+}
+
 /// Shared between the engine handle, the dispatcher and running operations.
-pub(crate) struct Shared {
+pub struct Shared {
     pub(crate) state: Arc<DaemonState>,
     pub(crate) requests: Requests,
+    pub(crate) servers: Servers,
     /// Bumped to wake the dispatcher (new work, a drive freed, a cancel).
     wake: Mutex<u64>,
     wake_cv: Condvar,
     pub(crate) stopping: AtomicBool,
+    drives: Mutex<HashMap<String, DriveUse>>,
+    /// Requests handed to a thread and not finished yet.
+    claimed: Mutex<HashSet<u64>>,
+    /// Tapes a running request works on, so no other request mounts them meanwhile.
+    tapes: Mutex<HashSet<String>>,
+    threads: Mutex<Vec<JoinHandle<()>>>,
+    last_cleaning_check: Mutex<Option<std::time::Instant>>,
 }
 
 impl Shared {
+    pub(crate) fn drive_uses(&self) -> MutexGuard<'_, HashMap<String, DriveUse>> {
+        lock(&self.drives)
+    }
+
+    pub(crate) fn claimed(&self) -> MutexGuard<'_, HashSet<u64>> {
+        lock(&self.claimed)
+    }
+
+    pub(crate) fn threads(&self) -> MutexGuard<'_, Vec<JoinHandle<()>>> {
+        lock(&self.threads)
+    }
+
+    /// Reserves a tape for one request; false when another has it.
+    pub(crate) fn reserve_tape(&self, barcode: &str) -> bool {
+        lock(&self.tapes).insert(barcode.to_string())
+    }
+
+    pub(crate) fn release_tape(&self, barcode: &str) {
+        lock(&self.tapes).remove(barcode);
+    }
+
+    /// Takes an idle UP drive of `library` for internal work (identifying a cartridge,
+    /// cleaning, unloading before an eject); `None` when every drive is busy.
+    pub(crate) fn claim_idle_drive(
+        &self,
+        library: &crate::library::TapeLibrary,
+        want_empty: bool,
+    ) -> Option<String> {
+        let mut uses = self.drive_uses();
+        let mut drives = library.drives();
+        drives.sort_by_key(|d| d.loaded.is_some());
+        for d in drives {
+            if d.status != crate::library::DriveStatus::Up || (want_empty && d.loaded.is_some()) {
+                continue;
+            }
+            let u = uses.entry(d.name.clone()).or_default();
+            if u.busy.is_none() {
+                u.busy = Some(0);
+                return Some(d.name);
+            }
+        }
+        None
+    }
+
+    /// Takes a given drive when it is idle.
+    pub(crate) fn claim_drive(&self, drive: &str) -> bool {
+        let mut uses = self.drive_uses();
+        let u = uses.entry(drive.to_string()).or_default();
+        if u.busy.is_none() {
+            u.busy = Some(0);
+            true
+        } else {
+            false
+        }
+    }
+
+    pub(crate) fn release_drive(&self, drive: &str) {
+        {
+            let mut uses = self.drive_uses();
+            let u = uses.entry(drive.to_string()).or_default();
+            u.busy = None;
+            u.last_used = Some(OffsetDateTime::now_utc());
+        }
+        self.wake();
+    }
+
     pub(crate) fn wake(&self) {
-        let mut n = self.wake.lock().unwrap_or_else(|e| e.into_inner());
+        let mut n = lock(&self.wake);
         *n = n.wrapping_add(1);
         self.wake_cv.notify_all();
     }
@@ -58,6 +150,7 @@ impl std::fmt::Debug for Engine {
 impl Engine {
     /// Recovers requests left RUNNING by a previous process, then starts dispatching.
     pub fn start(state: Arc<DaemonState>) -> Result<Engine, OpError> {
+        let servers = Servers::from_config(&state.config.servers)?;
         let requests = Requests::new(state.catalog.clone());
         for r in requests.recover_after_restart()? {
             tracing::warn!(id = r.id, kind = r.kind, action = ?r.action, reason = %r.reason, "recovered request");
@@ -65,9 +158,15 @@ impl Engine {
         let shared = Arc::new(Shared {
             state,
             requests,
+            servers,
             wake: Mutex::new(0),
             wake_cv: Condvar::new(),
             stopping: AtomicBool::new(false),
+            drives: Mutex::new(HashMap::new()),
+            claimed: Mutex::new(HashSet::new()),
+            tapes: Mutex::new(HashSet::new()),
+            threads: Mutex::new(Vec::new()),
+            last_cleaning_check: Mutex::new(None),
         });
         let handle = dispatch::spawn(shared.clone()).map_err(|e| {
             OpError::diva(

@@ -10,7 +10,9 @@ use crate::request::RequestRecord;
 /// Progress is written at most this often (and always on a phase change).
 const MIN_INTERVAL: Duration = Duration::from_millis(250);
 
-/// Reporter handed to an operation.
+/// Reporter handed to an operation. A clone reports for the same request (e.g. from a
+/// drive worker thread) and can be handed back.
+#[derive(Clone)]
 pub struct Progress {
     shared: Arc<Shared>,
     id: u64,
@@ -54,6 +56,12 @@ impl Progress {
         if self.last_write.is_none_or(|t| t.elapsed() >= MIN_INTERVAL) {
             self.write();
         }
+    }
+
+    /// Takes back bytes counted for work that has to be done again (a file cut short by
+    /// the end of a tape is written again on the next).
+    pub fn rewind(&mut self, bytes: u64) {
+        self.done = self.done.saturating_sub(bytes);
     }
 
     pub fn done(&self) -> u64 {

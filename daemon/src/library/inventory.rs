@@ -121,13 +121,19 @@ pub(crate) fn record_location(
     barcode: &str,
     loc: TapeLocation,
 ) -> Result<(), CatalogError> {
+    let in_ie = matches!(loc, TapeLocation::ImportExport(_));
     match catalog.get_tape(barcode)? {
+        // A cartridge in the I/E station is not taken into the archive until an insert
+        // request identifies it.
+        None if in_ie => Ok(()),
         None => catalog.add_tape(&new_tape(barcode, loc, library), ACTOR),
         Some(t) => {
             if t.location != loc || t.library.as_deref() != Some(library) {
                 catalog.move_tape_location(barcode, loc, Some(library))?;
             }
-            if !t.online {
+            // An ejected tape waiting in the I/E station stays offline; an EXPORTED one
+            // stays out of service until imported.
+            if !t.online && !in_ie && t.state != TapeState::Exported {
                 catalog.mark_tape_online(barcode, ACTOR)?;
             }
             Ok(())

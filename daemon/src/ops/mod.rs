@@ -1,0 +1,219 @@
+//! The operations the daemon runs as requests. Each takes an [`OpContext`] (the request,
+//! its drive and library, progress reporting) and returns what it produced.
+
+mod archive;
+mod copy;
+mod delete;
+mod eject;
+mod insert;
+mod restore;
+mod tape;
+
+use std::sync::Arc;
+
+use crate::catalog::{Catalog, InstanceRecord, TapeState};
+use crate::engine::{OpError, OpResult, Progress, Shared};
+use crate::library::TapeLibrary;
+use crate::request::{DivaStatusCode, RequestKind, RequestRecord, RequestResult, RequestState};
+use crate::servers::Servers;
+
+pub(crate) use archive::preferred_tape;
+pub use archive::{xattr_keys, LTFS_OBJECT_ROOT};
+
+/// What a finished operation reports.
+#[derive(Debug)]
+pub struct OpOutcome {
+    /// COMPLETED or PARTIALLY_COMPLETED.
+    pub state: RequestState,
+    pub result: RequestResult,
+    /// What failed, for a partial completion.
+    pub reason: Option<String>,
+}
+
+impl OpOutcome {
+    pub fn completed(result: RequestResult) -> Self {
+        OpOutcome {
+            state: RequestState::Completed,
+            result,
+            reason: None,
+        }
+    }
+}
+
+/// Everything an operation works with.
+pub struct OpContext {
+    pub(crate) shared: Arc<Shared>,
+    pub library: Option<Arc<TapeLibrary>>,
+    /// The drive the scheduler gave the request, if it needs one.
+    pub drive: Option<String>,
+    pub request: RequestRecord,
+    pub progress: Progress,
+    /// Work done before a failure or cancel, kept with the request.
+    pub partial_result: Option<RequestResult>,
+    /// Nothing was written or committed yet: the request may simply run again.
+    pub nothing_done: bool,
+    /// The tape the dispatcher reserved for this request's batch.
+    pub batch_tape: Option<String>,
+}
+
+impl OpContext {
+    pub(crate) fn new(
+        shared: Arc<Shared>,
+        library: Option<Arc<TapeLibrary>>,
+        drive: Option<String>,
+        request: RequestRecord,
+    ) -> Self {
+        let progress = Progress::new(shared.clone(), request.id);
+        OpContext {
+            shared,
+            library,
+            drive,
+            request,
+            progress,
+            partial_result: None,
+            nothing_done: true,
+            batch_tape: None,
+        }
+    }
+
+    /// Reserves a tape for this request (the batch's own tape is reserved already).
+    pub(crate) fn take_tape(&self, barcode: &str) -> bool {
+        self.batch_tape.as_deref() == Some(barcode) || self.shared.reserve_tape(barcode)
+    }
+
+    /// Gives back a tape taken with [`OpContext::take_tape`].
+    pub(crate) fn give_back_tape(&self, barcode: &str) {
+        if self.batch_tape.as_deref() != Some(barcode) {
+            self.shared.release_tape(barcode);
+        }
+    }
+
+    pub fn catalog(&self) -> &Catalog {
+        &self.shared.state.catalog
+    }
+
+    pub fn servers(&self) -> &Servers {
+        &self.shared.servers
+    }
+
+    pub fn actor(&self) -> String {
+        self.request.actor.clone()
+    }
+
+    pub(crate) fn shared(&self) -> &Arc<Shared> {
+        &self.shared
+    }
+
+    fn internal(what: &str) -> OpError {
+        OpError::diva(DivaStatusCode::DivaErrInternal, what.to_string())
+    }
+
+    /// The library and drive the request was given.
+    pub fn drive_and_library(&self) -> OpResult<(Arc<TapeLibrary>, String)> {
+        match (&self.library, &self.drive) {
+            (Some(l), Some(d)) => Ok((l.clone(), d.clone())),
+            _ => Err(Self::internal("the request was started without a drive")),
+        }
+    }
+}
+
+/// Runs the operation of `kind`.
+pub(crate) fn run(ctx: &mut OpContext, kind: &RequestKind) -> OpResult<OpOutcome> {
+    match kind {
+        RequestKind::Archive(p) => archive::run(ctx, p),
+        RequestKind::Restore(p) => restore::run(ctx, p),
+        RequestKind::Copy(p) => copy::run(ctx, p),
+        RequestKind::Delete(p) => delete::run(ctx, p),
+        RequestKind::Insert(p) => insert::run(ctx, p),
+        RequestKind::Eject(p) => eject::run(ctx, p),
+        RequestKind::PartialRestore(_)
+        | RequestKind::Repack(_)
+        | RequestKind::Export(_)
+        | RequestKind::Import(_)
+        | RequestKind::Verify(_) => Err(OpError::diva(
+            DivaStatusCode::DivaErrLicenseDoesNotSupportThisFeature,
+            format!(
+                "{} requests are not supported by this daemon yet",
+                kind.name()
+            ),
+        )),
+    }
+}
+
+/// Whether a tape can be read from for a restore or copy.
+fn tape_readable(catalog: &Catalog, barcode: &str) -> OpResult<bool> {
+    Ok(match catalog.get_tape(barcode)? {
+        Some(t) => {
+            t.online
+                && t.library.is_some()
+                && !matches!(
+                    t.state,
+                    TapeState::Broken | TapeState::Disabled | TapeState::Exported
+                )
+        }
+        None => false,
+    })
+}
+
+/// The instance a read of an object uses: the one asked for, else the first online one
+/// whose tapes are all readable (DISABLED and BROKEN tapes are passed over).
+pub(crate) fn choose_instance(
+    shared: &Shared,
+    collection: &str,
+    name: &str,
+    instance: Option<u64>,
+) -> OpResult<InstanceRecord> {
+    let catalog = &shared.state.catalog;
+    if catalog.get_object(collection, name)?.is_none() {
+        return Err(OpError::diva(
+            DivaStatusCode::DivaErrObjectDoesntExist,
+            format!("object {collection}/{name} does not exist"),
+        ));
+    }
+    if let Some(id) = instance {
+        let inst = catalog.get_instance(collection, name, id)?.ok_or_else(|| {
+            OpError::diva(
+                DivaStatusCode::DivaErrInstanceDoesntExist,
+                format!("object {collection}/{name} has no instance {id}"),
+            )
+        })?;
+        if !inst.online {
+            return Err(OpError::diva(
+                DivaStatusCode::DivaErrInstanceOffline,
+                format!(
+                    "instance {id} of {collection}/{name} is offline (tapes {})",
+                    inst.tapes.join(", ")
+                ),
+            ));
+        }
+        for b in &inst.tapes {
+            if !tape_readable(catalog, b)? {
+                return Err(OpError::diva(
+                    DivaStatusCode::DivaErrInstanceOffline,
+                    format!("instance {id} of {collection}/{name}: tape {b} cannot be read"),
+                ));
+            }
+        }
+        return Ok(inst);
+    }
+    let instances = catalog.list_instances(collection, name)?;
+    for inst in &instances {
+        if !inst.online {
+            continue;
+        }
+        let mut ok = true;
+        for b in &inst.tapes {
+            ok &= tape_readable(catalog, b)?;
+        }
+        if ok {
+            return Ok(inst.clone());
+        }
+    }
+    Err(OpError::diva(
+        DivaStatusCode::DivaErrObjectOffline,
+        format!(
+            "object {collection}/{name} has no online instance ({} instance(s), all on tapes that are ejected, exported, DISABLED or BROKEN)",
+            instances.len()
+        ),
+    ))
+}
