@@ -23,7 +23,7 @@ pub enum OpError {
     Catalog(#[from] CatalogError),
     #[error(transparent)]
     Library(#[from] LibraryError),
-    #[error("tape {barcode}: LTFS: {source}")]
+    #[error("tape {barcode}: LTFS: {}", chain(source))]
     Ltfs {
         barcode: String,
         #[source]
@@ -106,4 +106,19 @@ fn ltfs_hardware(e: &LtfsError) -> bool {
         cur = s.source();
     }
     false
+}
+
+/// An error and its sources, joined, so a request's abort reason says what the device said.
+pub(crate) fn chain(e: &(dyn std::error::Error + 'static)) -> String {
+    let mut out = e.to_string();
+    let mut cur = e.source();
+    while let Some(s) = cur {
+        let text = s.to_string();
+        if !out.contains(&text) {
+            out.push_str(": ");
+            out.push_str(&text);
+        }
+        cur = s.source();
+    }
+    out
 }

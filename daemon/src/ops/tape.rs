@@ -21,6 +21,27 @@ pub(crate) type Dev<'a> = &'a mut Drive<Transport>;
 pub(crate) fn mount(ctx: &mut OpContext, barcode: &str) -> OpResult<()> {
     let (lib, drive) = ctx.drive_and_library()?;
     let loaded = lib.drive(&drive)?.loaded;
+    // A tape in another drive (a spanning object's next tape, left there by an earlier
+    // request) goes back to its slot first, once that drive is idle.
+    if let Some(other) = lib
+        .drives()
+        .into_iter()
+        .find(|d| d.name != drive && d.loaded.as_deref() == Some(barcode))
+    {
+        while !ctx.shared().claim_drive(&other.name) {
+            ctx.progress.phase(format!(
+                "waiting for drive {} to release {barcode}",
+                other.name
+            ));
+            Checkpoint::new(ctx).check()?;
+            std::thread::sleep(std::time::Duration::from_millis(200));
+        }
+        ctx.progress
+            .phase(format!("unloading {barcode} from drive {}", other.name));
+        let r = lib.unmount(&other.name);
+        ctx.shared().release_drive(&other.name);
+        r?;
+    }
     if loaded.as_deref() != Some(barcode) {
         ctx.progress
             .phase(format!("mounting {barcode} in drive {drive}"));

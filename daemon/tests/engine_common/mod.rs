@@ -14,8 +14,9 @@ use tapelib_daemon::library::TapeLibrary;
 use tapelib_daemon::request::{Priority, RequestKind, RequestRecord, RequestState};
 
 pub struct Harness {
-    pub dir: tempfile::TempDir,
+    // Dropped first: the engine and the simulator flush into `dir`.
     pub engine: Engine,
+    pub dir: tempfile::TempDir,
 }
 
 pub fn config(
@@ -70,7 +71,7 @@ pub fn start_with(dir: tempfile::TempDir, config: DaemonConfig) -> Harness {
     }
     let state = Arc::new(DaemonState::new(config, catalog, libs));
     let engine = Engine::start(state).expect("engine");
-    Harness { dir, engine }
+    Harness { engine, dir }
 }
 
 pub fn start(tweak: impl FnOnce(&mut tapelib_sim::config::LibraryConfig)) -> Harness {
