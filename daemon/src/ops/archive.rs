@@ -673,7 +673,10 @@ pub(crate) fn preferred_tape(
                 continue;
             };
             match t.location {
-                TapeLocation::Drive(_) if in_drive.is_none() => in_drive = Some((lib, t.barcode)),
+                // Only a drive that is UP can give the tape back.
+                TapeLocation::Drive(e) if in_drive.is_none() && drive_up(shared, &lib, e) => {
+                    in_drive = Some((lib, t.barcode))
+                }
                 TapeLocation::Slot(_) if in_slot.is_none() => in_slot = Some((lib, t.barcode)),
                 _ => {}
             }
@@ -684,4 +687,15 @@ pub(crate) fn preferred_tape(
         }
     }
     Ok(in_drive.or(in_slot))
+}
+
+/// Whether the drive at element `element` of library `lib` is UP.
+fn drive_up(shared: &crate::engine::Shared, lib: &str, element: u16) -> bool {
+    shared
+        .state
+        .libraries
+        .iter()
+        .filter(|l| l.name() == lib)
+        .flat_map(|l| l.drives())
+        .any(|d| d.element == element && d.status == crate::library::DriveStatus::Up)
 }
