@@ -392,9 +392,12 @@ pub(crate) mod strategies {
             errors in any::<u64>(),
             foreign in any::<bool>(),
             scratch in any::<bool>(),
+            pending_removals in proptest::collection::vec("/[a-z0-9/]{1,12}", 0..3),
+            cleaning_uses in any::<u32>(),
         ) -> TapeRecord {
             TapeRecord { barcode, generation, group, library, volume_uuid, capacity_bytes,
-                used_bytes, state, state_reason, location, online, mounts, errors, foreign, scratch }
+                used_bytes, state, state_reason, location, online, mounts, errors, foreign, scratch,
+                pending_removals, cleaning_uses }
         }
     }
 

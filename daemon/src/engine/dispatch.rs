@@ -549,10 +549,8 @@ pub(crate) fn precheck(shared: &Shared, kind: &RequestKind) -> Result<(), OpErro
                 }
             }
         }
-        RequestKind::Insert(p) => {
-            if !shared.state.libraries.iter().any(|l| l.name() == p.library) {
-                return Err(OpError::invalid(format!("no library named {}", p.library)));
-            }
+        RequestKind::Insert(p) if !shared.state.libraries.iter().any(|l| l.name() == p.library) => {
+            return Err(OpError::invalid(format!("no library named {}", p.library)));
         }
         RequestKind::Eject(p) => {
             for b in &p.barcodes {

@@ -60,7 +60,7 @@ pub(crate) fn run(ctx: &mut OpContext, p: &RestoreParams) -> OpResult<OpOutcome>
 }
 
 /// The instance's files grouped by tape, tapes in written order, files by position.
-pub(crate) fn read_plan<'a>(inst: &'a InstanceRecord) -> Vec<(String, Vec<&'a InstanceFile>)> {
+pub(crate) fn read_plan(inst: &InstanceRecord) -> Vec<(String, Vec<&InstanceFile>)> {
     let mut out: Vec<(String, Vec<&InstanceFile>)> =
         inst.tapes.iter().map(|t| (t.clone(), Vec::new())).collect();
     for f in &inst.files {
