@@ -16,6 +16,13 @@ pub enum ServerError {
     NotFound { server: String, path: String },
     #[error("server {server}: {path:?} already exists")]
     Exists { server: String, path: String },
+    #[error("server {server}: its root {root:?} cannot be opened: {source}")]
+    Root {
+        server: String,
+        root: std::path::PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
     #[error("server {server}: {path:?}: {source}")]
     Io {
         server: String,
@@ -26,9 +33,19 @@ pub enum ServerError {
 }
 
 impl ServerError {
+    pub(super) fn io(server: &str, path: &str, source: std::io::Error) -> Self {
+        ServerError::Io {
+            server: server.to_string(),
+            path: path.to_string(),
+            source,
+        }
+    }
+
     pub fn diva_status(&self) -> DivaStatusCode {
         match self {
-            ServerError::UnknownServer(_) => DivaStatusCode::DivaErrSourceOrDestinationDoesntExist,
+            ServerError::UnknownServer(_) | ServerError::Root { .. } => {
+                DivaStatusCode::DivaErrSourceOrDestinationDoesntExist
+            }
             ServerError::InvalidPath { .. } | ServerError::NotFound { .. } => {
                 DivaStatusCode::DivaErrInvalidParameter
             }
