@@ -5,9 +5,11 @@ use std::time::SystemTime;
 use tapelib_proto::prost_types::Timestamp;
 use tapelib_proto::v1::{
     Drive, DriveActivity, DriveState, Element, ElementType, Location, LocationKind, Tape,
-    TapeContent, TapeState as ProtoTapeState,
+    TapeAlertFlag as ProtoTapeAlertFlag, TapeAlertSeverity as ProtoSeverity, TapeContent,
+    TapeState as ProtoTapeState,
 };
 use tapelib_scsi::changer::ElementState;
+use tapelib_scsi::spc::log::{TapeAlertFlag, TapeAlertSeverity};
 use time::OffsetDateTime;
 
 use crate::catalog::{TapeLocation, TapeRecord, TapeState};
@@ -83,11 +85,29 @@ pub fn drive(library: &str, d: DriveInfo) -> Drive {
         },
         loaded_barcode: d.loaded.unwrap_or_default(),
         current_request_id: 0,
-        tape_alerts: Vec::new(),
-        cleaning_needed: false,
+        cleaning_needed: d.alerts.iter().any(|(f, _)| asks_for_cleaning(*f)),
+        tape_alerts: d
+            .alerts
+            .iter()
+            .map(|(f, raised)| ProtoTapeAlertFlag {
+                number: u32::from(f.0),
+                name: f.name().to_string(),
+                severity: match f.severity() {
+                    TapeAlertSeverity::Information => ProtoSeverity::Information,
+                    TapeAlertSeverity::Warning => ProtoSeverity::Warning,
+                    TapeAlertSeverity::Critical => ProtoSeverity::Critical,
+                } as i32,
+                raised: Some(offset_timestamp(*raised)),
+            })
+            .collect(),
         mounts: 0,
         errors: 0,
     }
+}
+
+/// TapeAlert 20 (clean now) and 21 (clean periodic).
+fn asks_for_cleaning(f: TapeAlertFlag) -> bool {
+    matches!(f.0, 20 | 21)
 }
 
 pub fn tape_state(s: TapeState) -> ProtoTapeState {

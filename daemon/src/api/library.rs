@@ -122,6 +122,7 @@ fn inventory(
 fn list_drives(state: &DaemonState, library: &str) -> Result<ListDrivesResponse, ApiError> {
     let mut drives = Vec::new();
     for lib in select_libraries(state, library)? {
+        lib.refresh_idle_tape_alerts();
         let mut these: Vec<_> = lib
             .drives()
             .into_iter()

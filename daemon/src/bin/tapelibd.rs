@@ -140,6 +140,8 @@ fn print_banner(state: &DaemonState, addr: std::net::SocketAddr, config_hint: &s
         }
     }
     println!("  gRPC: http://{addr}");
+    // Scripts and tests wait for this line.
+    println!("listening on {addr}");
     println!("Try: tapectl --addr http://{addr} status   (also: drives, tapes, drive down NAME --reason TEXT, version)");
     println!("Stop with Ctrl-C or SIGTERM{config_hint}.");
 }
@@ -210,6 +212,10 @@ async fn run(
     let listener = tokio::net::TcpListener::bind(addr)
         .await
         .with_context(|| format!("binding gRPC address {addr}"))?;
+    // The bound address, so that port 0 in the configuration tells where it ended up.
+    let addr = listener
+        .local_addr()
+        .context("reading the bound gRPC address")?;
     print_banner(&state, addr, &hint);
     tracing::info!(%addr, "serving gRPC");
     api::serve_with_listener(state.clone(), listener, shutdown_signal())

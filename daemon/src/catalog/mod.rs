@@ -5,6 +5,7 @@
 //! that must scan an index before they transact (sled transactions cannot iterate) hold
 //! the catalog's write lock so no other writer can change that index in between.
 
+mod drives;
 mod error;
 mod keys;
 mod objects;
@@ -20,6 +21,7 @@ use std::sync::{Arc, Mutex, MutexGuard};
 
 use time::OffsetDateTime;
 
+pub use drives::DriveStateRecord;
 pub use error::CatalogError;
 pub use objects::ObjectFilter;
 pub use paging::{Cursor, Page, MAX_PAGE};
@@ -46,6 +48,7 @@ pub(crate) mod tree {
     pub const REQUESTS_ACTIVE: &str = "requests_active";
     pub const AUDIT: &str = "audit";
     pub const COUNTERS: &str = "counters";
+    pub const DRIVES: &str = "drives";
 }
 
 pub(crate) struct Trees {
@@ -61,6 +64,9 @@ pub(crate) struct Trees {
     pub requests_active: sled::Tree,
     pub audit: sled::Tree,
     pub counters: sled::Tree,
+    /// Operator-visible drive state (DOWN and why), keyed `library/drive`. Added without a
+    /// schema bump: a catalog without the tree simply has every drive UP.
+    pub drives: sled::Tree,
 }
 
 struct Inner {
@@ -119,6 +125,7 @@ impl Catalog {
             requests_active: db.open_tree(tree::REQUESTS_ACTIVE)?,
             audit: db.open_tree(tree::AUDIT)?,
             counters: db.open_tree(tree::COUNTERS)?,
+            drives: db.open_tree(tree::DRIVES)?,
         };
         let has_data = [
             &trees.libraries,

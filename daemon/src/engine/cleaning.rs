@@ -36,7 +36,7 @@ pub(crate) fn maybe_clean(shared: &Arc<Shared>) {
             if d.status != crate::library::DriveStatus::Up || !shared.claim_drive(&d.name) {
                 continue;
             }
-            let alerts = lib.with_drive(&d.name, "TapeAlert", |drive| drive.tape_alerts());
+            let alerts = lib.read_tape_alerts(&d.name);
             let wants = match alerts {
                 Ok(a) => {
                     a.contains(&TapeAlertFlag(CLEAN_NOW))

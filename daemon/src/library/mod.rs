@@ -10,18 +10,20 @@ mod inventory;
 mod mapping;
 mod worker;
 
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Duration;
 
 use tapelib_scsi::spc::inquiry::{decode_unit_serial, inquiry_vpd, VPD_UNIT_SERIAL_NUMBER};
+use tapelib_scsi::spc::log::TapeAlertFlag;
 use tapelib_scsi::{
     Changer, DataPhase, Drive, DriveError, DriveIdentity, ErrorCategory, Inventory, NotReadyCause,
     ScsiError,
 };
 use tapelib_sim::library::Library as SimLibrary;
+use time::OffsetDateTime;
 
-use crate::catalog::{Catalog, ElementKind, TapeLocation};
+use crate::catalog::{Catalog, DriveStateRecord, ElementKind, TapeLocation};
 use crate::config::{LibraryConfig, Limits};
 pub use crate::scheduler::DriveStatus;
 
@@ -48,6 +50,8 @@ pub struct DriveInfo {
     pub status: DriveStatus,
     /// Barcode of the cartridge in the drive, as of the last inventory or move.
     pub loaded: Option<String>,
+    /// TapeAlert flags set at the last reading, with when each was first seen set.
+    pub alerts: Vec<(TapeAlertFlag, OffsetDateTime)>,
 }
 
 /// Result of a mount.
@@ -93,6 +97,8 @@ struct DriveSlot {
     element: u16,
     identity: Mutex<DriveIdentity>,
     status: Mutex<DriveStatus>,
+    /// TapeAlert flags of the last reading and when each was first seen.
+    alerts: Mutex<BTreeMap<TapeAlertFlag, OffsetDateTime>>,
     /// Held for a whole mount or unmount so two of them never interleave on one drive.
     op: Mutex<()>,
     worker: DriveWorker,
@@ -243,7 +249,14 @@ impl TapeLibrary {
                     tracing::warn!(drive = %d.name, %reason, "drive DOWN");
                     DriveStatus::Down { reason }
                 }
-                None => DriveStatus::Up,
+                // A DOWN set before a restart stays until an operator sets the drive UP.
+                None => match catalog.drive_state(&name, &d.name)? {
+                    Some(rec) => {
+                        tracing::warn!(drive = %d.name, reason = %rec.reason, "drive DOWN (recorded)");
+                        DriveStatus::Down { reason: rec.reason }
+                    }
+                    None => DriveStatus::Up,
+                },
             };
             drives.push(DriveSlot {
                 name: d.name,
@@ -251,6 +264,7 @@ impl TapeLibrary {
                 element,
                 identity: Mutex::new(d.identity),
                 status: Mutex::new(status),
+                alerts: Mutex::new(BTreeMap::new()),
                 op: Mutex::new(()),
                 worker,
             });
@@ -326,6 +340,7 @@ impl TapeLibrary {
             identity: lock(&d.identity).clone(),
             status: lock(&d.status).clone(),
             loaded,
+            alerts: lock(&d.alerts).iter().map(|(f, t)| (*f, *t)).collect(),
         }
     }
 
@@ -358,30 +373,70 @@ impl TapeLibrary {
     /// Puts a drive back in service (an operator decision after a DOWN).
     pub fn set_drive_up(&self, name: &str) -> Result<(), LibraryError> {
         let d = self.slot(name)?;
+        self.catalog.set_drive_up(&self.name, &d.name, "library")?;
         *lock(&d.status) = DriveStatus::Up;
         tracing::info!(library = %self.name, drive = %d.name, "drive UP");
-        if let Err(e) = self.catalog.audit(
-            "library",
-            "drive.up",
-            &format!("{}/{}", self.name, d.name),
-            "",
-        ) {
-            tracing::warn!(error = %e, "cannot audit drive state");
-        }
         Ok(())
     }
 
     fn mark_down(&self, d: &DriveSlot, reason: String) {
         tracing::warn!(library = %self.name, drive = %d.name, %reason, "drive DOWN");
-        if let Err(e) = self.catalog.audit(
-            "library",
-            "drive.down",
-            &format!("{}/{}", self.name, d.name),
-            &reason,
-        ) {
-            tracing::warn!(error = %e, "cannot audit drive state");
+        // Taken out of service even if the record fails; the log says why it will not last.
+        let rec = DriveStateRecord {
+            library: self.name.clone(),
+            drive: d.name.clone(),
+            reason: reason.clone(),
+            since: OffsetDateTime::now_utc(),
+        };
+        if let Err(e) = self.catalog.set_drive_down(&rec, "library") {
+            tracing::error!(error = %e, "cannot record the drive DOWN in the catalog");
         }
         *lock(&d.status) = DriveStatus::Down { reason };
+    }
+
+    /// Reads the drive's TapeAlert flags (even when DOWN: it is only a LOG SENSE) and keeps
+    /// them for [`TapeLibrary::drives`]. Returns the flags now set.
+    pub fn read_tape_alerts(
+        &self,
+        name: &str,
+    ) -> Result<std::collections::BTreeSet<TapeAlertFlag>, LibraryError> {
+        let d = self.slot(name)?;
+        let flags = {
+            let _op = lock(&d.op);
+            self.on_drive(d, "TapeAlert", |drive| drive.tape_alerts())?
+        };
+        self.keep_alerts(d, &flags);
+        Ok(flags)
+    }
+
+    /// Like [`TapeLibrary::read_tape_alerts`] for every drive whose worker is idle right
+    /// now; a busy drive keeps the flags of its last reading rather than make the caller
+    /// wait for its operation to end.
+    pub fn refresh_idle_tape_alerts(&self) {
+        for d in &self.drives {
+            let Ok(_op) = d.op.try_lock() else { continue };
+            if !d.worker.is_idle() {
+                continue;
+            }
+            match self.on_drive(d, "TapeAlert", |drive| drive.tape_alerts()) {
+                Ok(flags) => self.keep_alerts(d, &flags),
+                Err(e) => {
+                    tracing::debug!(drive = %d.name, error = %e, "cannot read TapeAlert flags")
+                }
+            }
+        }
+    }
+
+    fn keep_alerts(&self, d: &DriveSlot, flags: &std::collections::BTreeSet<TapeAlertFlag>) {
+        let now = OffsetDateTime::now_utc();
+        let mut kept = lock(&d.alerts);
+        kept.retain(|f, _| flags.contains(f));
+        for f in flags {
+            if !kept.contains_key(f) {
+                tracing::warn!(drive = %d.name, flag = f.0, name = f.name(), "TapeAlert flag set");
+                kept.insert(*f, now);
+            }
+        }
     }
 
     fn ensure_up(&self, d: &DriveSlot) -> Result<(), LibraryError> {

@@ -2,7 +2,8 @@
 //! results go back over a reply channel, so blocking SCSI I/O never runs on the caller's
 //! thread and two commands never interleave on one device.
 
-use std::sync::mpsc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{mpsc, Arc};
 use std::thread::JoinHandle;
 
 use tapelib_scsi::Drive;
@@ -15,6 +16,8 @@ type Job = Box<dyn FnOnce(&mut Drive<Transport>) + Send>;
 pub(crate) struct DriveWorker {
     name: String,
     jobs: Option<mpsc::Sender<Job>>,
+    /// Jobs sent and not yet finished.
+    pending: Arc<AtomicUsize>,
     thread: Option<JoinHandle<()>>,
 }
 
@@ -34,6 +37,7 @@ impl DriveWorker {
         Ok(DriveWorker {
             name: name.to_string(),
             jobs: Some(tx),
+            pending: Arc::new(AtomicUsize::new(0)),
             thread: Some(thread),
         })
     }
@@ -47,16 +51,26 @@ impl DriveWorker {
             drive: self.name.clone(),
         };
         let (reply_tx, reply_rx) = mpsc::sync_channel(1);
+        let pending = self.pending.clone();
         let job: Job = Box::new(move |d| {
+            let r = f(d);
+            pending.fetch_sub(1, Ordering::SeqCst);
             // The caller may have given up waiting; nothing to do then.
-            let _ = reply_tx.send(f(d));
+            let _ = reply_tx.send(r);
         });
-        self.jobs
-            .as_ref()
-            .ok_or_else(gone)?
-            .send(job)
-            .map_err(|_| gone())?;
+        self.pending.fetch_add(1, Ordering::SeqCst);
+        if self.jobs.as_ref().ok_or_else(gone)?.send(job).is_err() {
+            self.pending.fetch_sub(1, Ordering::SeqCst);
+            return Err(gone());
+        }
         reply_rx.recv().map_err(|_| gone())
+    }
+}
+
+impl DriveWorker {
+    /// No job is running or queued.
+    pub(crate) fn is_idle(&self) -> bool {
+        self.pending.load(Ordering::SeqCst) == 0
     }
 }
 

@@ -1,0 +1,303 @@
+//! Real `tapelibd` processes against a `tapelib-sim serve` process: the simulated library
+//! lives in its own process, so it survives the daemon being killed and restarted on the same
+//! data directory (catalog, server roots).
+#![allow(dead_code)]
+
+use std::io::{BufRead, BufReader};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, ExitStatus, Stdio};
+use std::sync::mpsc;
+use std::time::{Duration, Instant};
+
+use tapelib_proto::v1::system_service_client::SystemServiceClient;
+use tapelib_proto::v1::HealthRequest;
+use tapelib_sim::testing::{artifacts, SimServer};
+use tonic::transport::Channel;
+
+/// How tapelibd reaches the simulator's devices.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Devices {
+    /// `{ sim = "drive0" }` over the simulator's Unix socket.
+    Socket,
+    /// `{ sg = ".../dev/drive0" }` through the SG_IO interposer, as with real `/dev/sgN`.
+    SgIo,
+}
+
+/// A simulated library with `drives` LTO-8 drives, `tapes` data cartridges in the first
+/// slots and optional extra TOML (faults, a cleaning cartridge).
+pub fn sim_config(drives: usize, tapes: usize, extra: &str) -> String {
+    let mut s = String::from(
+        "storage_slots = 16\nie_slots = 2\ntime_scale = 0.0\n\n[changer]\nvendor = \"TAPELIB\"\nproduct = \"SIMLIB\"\nserial = \"LIB0001\"\nrevision = \"0100\"\n",
+    );
+    for i in 0..drives {
+        s.push_str(&format!(
+            "\n[[drive]]\ngeneration = \"LTO-8\"\nserial = \"10130000{i:02}\"\n"
+        ));
+    }
+    for i in 0..tapes {
+        s.push_str(&format!(
+            "\n[[cartridge]]\nbarcode = \"A{:05}L8\"\nslot = {}\n",
+            i + 1,
+            i + 1
+        ));
+    }
+    s.push_str(extra);
+    s
+}
+
+/// A data directory for tapelibd, a running simulator, and at most one daemon at a time.
+pub struct Lab {
+    pub daemon: Option<Daemon>,
+    pub sim: SimServer,
+    pub shim: PathBuf,
+    pub dir: tempfile::TempDir,
+    pub devices: Devices,
+    pub drives: usize,
+    /// Extra environment for tapelibd (e.g. RUST_LOG).
+    pub env: Vec<(String, String)>,
+}
+
+/// One tapelibd process.
+pub struct Daemon {
+    pub child: Child,
+    pub addr: String,
+}
+
+impl Drop for Daemon {
+    fn drop(&mut self) {
+        if let Ok(None) = self.child.try_wait() {
+            let _ = self.child.kill();
+            let _ = self.child.wait();
+        }
+    }
+}
+
+impl Lab {
+    pub fn new(sim_toml: &str, drives: usize, devices: Devices) -> Lab {
+        let a = artifacts().expect("tapelib-sim and the SG_IO interposer build");
+        let sim = SimServer::start(&a.sim, sim_toml).expect("tapelib-sim serve starts");
+        let dir = tempfile::tempdir().expect("temp dir");
+        for d in ["demo", "restore"] {
+            std::fs::create_dir_all(dir.path().join(d)).expect("server root");
+        }
+        let lab = Lab {
+            daemon: None,
+            sim,
+            shim: a.shim,
+            dir,
+            devices,
+            drives,
+            env: Vec::new(),
+        };
+        std::fs::write(lab.config_path(), lab.config_text()).expect("write daemon config");
+        lab
+    }
+
+    pub fn config_path(&self) -> PathBuf {
+        self.dir.path().join("tapelibd.toml")
+    }
+
+    pub fn demo(&self) -> PathBuf {
+        self.dir.path().join("demo")
+    }
+
+    pub fn restore_root(&self) -> PathBuf {
+        self.dir.path().join("restore")
+    }
+
+    pub fn catalog_path(&self) -> PathBuf {
+        self.dir.path().join("catalog")
+    }
+
+    fn config_text(&self) -> String {
+        let dev = |name: &str| match self.devices {
+            Devices::Socket => format!("{{ sim = \"{name}\" }}"),
+            Devices::SgIo => format!("{{ sg = {:?} }}", self.sim.device(name)),
+        };
+        let mut s = format!(
+            r#"catalog = "catalog"
+
+[listen]
+grpc = "127.0.0.1:0"
+
+[limits]
+ready_poll_interval = "5ms"
+drive_ready_timeout = "20s"
+
+[servers.demo]
+root = "demo"
+
+[servers.restore]
+root = "restore"
+
+[[group]]
+name = "default"
+description = "test group"
+
+[[library]]
+name = "lib0"
+changer = {}
+"#,
+            dev("changer0")
+        );
+        if self.devices == Devices::Socket {
+            s.push_str(&format!(
+                "\n[library.simulator]\nstate_dir = {:?}\nconnect = true\n",
+                self.sim.dir()
+            ));
+        }
+        for i in 0..self.drives {
+            s.push_str(&format!(
+                "\n[[library.drive]]\ndevice = {}\n",
+                dev(&format!("drive{i}"))
+            ));
+        }
+        s
+    }
+
+    /// Starts tapelibd on the lab's data directory and waits until it answers Health.
+    pub async fn start(&mut self) -> &Daemon {
+        assert!(self.daemon.is_none(), "a daemon is already running");
+        let mut cmd = Command::new(env!("CARGO_BIN_EXE_tapelibd"));
+        cmd.arg("--config")
+            .arg(self.config_path())
+            .env("RUST_LOG", "warn")
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::inherit());
+        if self.devices == Devices::SgIo {
+            cmd.env("LD_PRELOAD", &self.shim)
+                .env("TAPELIB_SIM_STATE_DIR", self.sim.dir());
+        }
+        for (k, v) in &self.env {
+            cmd.env(k, v);
+        }
+        let mut child = cmd.spawn().expect("tapelibd starts");
+        let addr = listening_address(&mut child);
+        let mut daemon = Daemon {
+            child,
+            addr: format!("http://{addr}"),
+        };
+        wait_healthy(&mut daemon).await;
+        self.daemon = Some(daemon);
+        self.daemon.as_ref().expect("just set")
+    }
+
+    pub fn daemon(&self) -> &Daemon {
+        self.daemon.as_ref().expect("tapelibd is running")
+    }
+
+    pub async fn channel(&self) -> Channel {
+        Channel::from_shared(self.daemon().addr.clone())
+            .expect("address")
+            .connect()
+            .await
+            .expect("connect to tapelibd")
+    }
+
+    /// SIGKILL: no flush, no checkpoint, as a crash or power cut would leave it.
+    pub fn kill9(&mut self) {
+        if let Some(mut d) = self.daemon.take() {
+            let _ = d.child.kill();
+            let _ = d.child.wait();
+        }
+    }
+
+    /// SIGTERM and wait for the graceful stop; returns the exit status.
+    pub fn terminate(&mut self) -> ExitStatus {
+        let mut d = self.daemon.take().expect("tapelibd is running");
+        let pid = nix::unistd::Pid::from_raw(i32::try_from(d.child.id()).expect("pid"));
+        nix::sys::signal::kill(pid, nix::sys::signal::Signal::SIGTERM).expect("SIGTERM");
+        let deadline = Instant::now() + Duration::from_secs(60);
+        loop {
+            if let Some(status) = d.child.try_wait().expect("wait") {
+                return status;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "tapelibd did not stop on SIGTERM"
+            );
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
+}
+
+/// Reads tapelibd's stdout until its "listening on ADDR" line; keeps draining it after.
+fn listening_address(child: &mut Child) -> String {
+    let out = child.stdout.take().expect("piped stdout");
+    let (tx, rx) = mpsc::channel();
+    std::thread::spawn(move || {
+        let mut tx = Some(tx);
+        for line in BufReader::new(out).lines() {
+            let Ok(line) = line else { break };
+            if let Some(addr) = line.strip_prefix("listening on ") {
+                if let Some(tx) = tx.take() {
+                    let _ = tx.send(addr.trim().to_string());
+                }
+            }
+        }
+    });
+    let deadline = Instant::now() + Duration::from_secs(60);
+    loop {
+        match rx.recv_timeout(Duration::from_millis(100)) {
+            Ok(addr) => return addr,
+            Err(mpsc::RecvTimeoutError::Timeout) => {}
+            Err(mpsc::RecvTimeoutError::Disconnected) => {
+                let status = child.wait().expect("wait");
+                panic!("tapelibd exited before listening: {status}");
+            }
+        }
+        if let Ok(Some(status)) = child.try_wait() {
+            panic!("tapelibd exited before listening: {status}");
+        }
+        assert!(
+            Instant::now() < deadline,
+            "tapelibd never said where it listens"
+        );
+    }
+}
+
+async fn wait_healthy(daemon: &mut Daemon) {
+    let deadline = Instant::now() + Duration::from_secs(30);
+    loop {
+        if let Ok(Some(status)) = daemon.child.try_wait() {
+            panic!("tapelibd exited early: {status}");
+        }
+        if let Ok(channel) = Channel::from_shared(daemon.addr.clone())
+            .expect("address")
+            .connect()
+            .await
+        {
+            let mut client = SystemServiceClient::new(channel);
+            if client.health(HealthRequest {}).await.is_ok() {
+                return;
+            }
+        }
+        assert!(Instant::now() < deadline, "tapelibd never answered Health");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+/// Writes `files` (relative path, content) under `root`.
+pub fn write_files(root: &Path, files: &[(&str, Vec<u8>)]) {
+    for (p, data) in files {
+        let path = root.join(p);
+        std::fs::create_dir_all(path.parent().expect("parent")).expect("mkdir");
+        std::fs::write(path, data).expect("write");
+    }
+}
+
+/// Deterministic pseudo-random bytes.
+pub fn bytes(seed: u64, len: usize) -> Vec<u8> {
+    let mut x = seed
+        .wrapping_mul(6364136223846793005)
+        .wrapping_add(1442695040888963407);
+    (0..len)
+        .map(|_| {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            (x >> 24) as u8
+        })
+        .collect()
+}
