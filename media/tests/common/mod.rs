@@ -63,7 +63,11 @@ pub fn frame_count(path: &Path) -> u64 {
         ],
         path,
     );
-    s.parse().unwrap_or_else(|_| panic!("frame count {s:?}"))
+    // Transport streams list the stream under its program too.
+    let first = s.lines().next().unwrap_or("");
+    first
+        .parse()
+        .unwrap_or_else(|_| panic!("frame count {s:?}"))
 }
 
 /// The container's timecode tag (MXF, GXF).
