@@ -3,6 +3,7 @@
 //! the scheduler's ordering logic.
 
 pub mod api;
+pub mod auth;
 pub mod catalog;
 pub mod config;
 pub mod engine;

@@ -7,6 +7,7 @@ use std::sync::Arc;
 use anyhow::{bail, Context, Result};
 use clap::Parser;
 use tapelib_daemon::api::{self, DaemonState};
+use tapelib_daemon::auth::Auth;
 use tapelib_daemon::catalog::{Catalog, TapeGroup};
 use tapelib_daemon::config::DaemonConfig;
 use tapelib_daemon::library::TapeLibrary;
@@ -101,6 +102,47 @@ fn open_all(config: &DaemonConfig) -> Result<(Catalog, Vec<Arc<TapeLibrary>>)> {
     Ok((catalog, libraries))
 }
 
+/// Opens the users, the signing key and (first start) the sysadmin account.
+fn open_auth(config: &DaemonConfig, catalog: &Catalog) -> Result<Auth> {
+    let dir = match &config.auth.state_dir {
+        Some(d) => d.clone(),
+        None => config
+            .catalog
+            .parent()
+            .map(Path::to_path_buf)
+            .unwrap_or_else(|| PathBuf::from(".")),
+    };
+    let (auth, bootstrap) = Auth::open(catalog.clone(), &config.auth, &dir)
+        .with_context(|| format!("opening authentication state in {}", dir.display()))?;
+    if let Some(b) = bootstrap {
+        println!(
+            "Created sysadmin {:?}; its password is in {} (readable only by this user).",
+            b.username,
+            b.password_file.display()
+        );
+    }
+    Ok(auth)
+}
+
+/// Binds the local socket, replacing a socket file a previous run left behind.
+fn bind_unix(path: &Path) -> Result<tokio::net::UnixListener> {
+    use std::os::unix::fs::FileTypeExt;
+    if let Ok(meta) = std::fs::symlink_metadata(path) {
+        if !meta.file_type().is_socket() {
+            bail!("{} exists and is not a socket", path.display());
+        }
+        if std::os::unix::net::UnixStream::connect(path).is_ok() {
+            bail!("{} is in use by another daemon", path.display());
+        }
+        std::fs::remove_file(path).with_context(|| format!("removing {}", path.display()))?;
+    }
+    if let Some(parent) = path.parent() {
+        std::fs::create_dir_all(parent)
+            .with_context(|| format!("creating {}", parent.display()))?;
+    }
+    tokio::net::UnixListener::bind(path).with_context(|| format!("binding {}", path.display()))
+}
+
 fn print_banner(state: &DaemonState, addr: std::net::SocketAddr, config_hint: &str) {
     println!("tapelibd {} serving tapelib.v1", env!("CARGO_PKG_VERSION"));
     println!("  catalog: {}", state.config.catalog.display());
@@ -140,7 +182,13 @@ fn print_banner(state: &DaemonState, addr: std::net::SocketAddr, config_hint: &s
         }
     }
     println!("  gRPC: http://{addr}");
-    println!("Try: tapectl --addr http://{addr} status   (also: drives, tapes, drive down NAME --reason TEXT, version)");
+    let socket = state.config.listen.unix_socket.as_ref();
+    if let Some(socket) = socket {
+        println!("  local socket: {}", socket.display());
+        println!("Try: tapectl --socket {} status   (also: drives, tapes, drive down NAME --reason TEXT, version, login, logout)", socket.display());
+    } else {
+        println!("Try: tapectl --addr http://{addr} login USER, then status   (also: drives, tapes, drive down NAME --reason TEXT, version, logout)");
+    }
     println!("Stop with Ctrl-C or SIGTERM{config_hint}.");
 }
 
@@ -201,6 +249,13 @@ async fn run(
             .context("opening task failed")??
     };
     let (catalog, libraries) = opened;
+    let auth = {
+        let (config, catalog) = (config.clone(), catalog.clone());
+        tokio::task::spawn_blocking(move || open_auth(&config, &catalog))
+            .await
+            .context("auth task failed")??
+    };
+    let auth = Arc::new(auth);
     let state = Arc::new(DaemonState::new(config, catalog.clone(), libraries.clone()));
     let hint = match config_file {
         Some(p) => format!(" (configuration {})", p.display()),
@@ -210,12 +265,42 @@ async fn run(
     let listener = tokio::net::TcpListener::bind(addr)
         .await
         .with_context(|| format!("binding gRPC address {addr}"))?;
+    let unix = match &state.config.listen.unix_socket {
+        Some(path) => Some((path.clone(), bind_unix(path)?)),
+        None => None,
+    };
     print_banner(&state, addr, &hint);
     tracing::info!(%addr, "serving gRPC");
-    api::serve_with_listener(state.clone(), listener, shutdown_signal())
-        .await
-        .context("gRPC server failed")?;
+    // One signal stops every listener.
+    let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
+    let stopped = |mut rx: tokio::sync::watch::Receiver<bool>| async move {
+        let _ = rx.wait_for(|s| *s).await;
+    };
+    let local = unix.map(|(path, listener)| {
+        let (state, auth, rx) = (state.clone(), auth.clone(), stop_rx.clone());
+        let task =
+            tokio::spawn(async move { api::serve_unix(state, auth, listener, stopped(rx)).await });
+        (path, task)
+    });
+    let tcp = api::serve_with_listener(state.clone(), auth.clone(), listener, stopped(stop_rx));
+    tokio::pin!(tcp);
+    let result = tokio::select! {
+        r = &mut tcp => r,
+        _ = shutdown_signal() => {
+            let _ = stop_tx.send(true);
+            tcp.await
+        }
+    };
+    let _ = stop_tx.send(true);
+    result.context("gRPC server failed")?;
+    if let Some((path, task)) = local {
+        task.await
+            .context("local socket task failed")?
+            .context("local socket server failed")?;
+        let _ = std::fs::remove_file(&path);
+    }
     tracing::info!("gRPC stopped; flushing");
+    drop(auth);
     drop(state);
     tokio::task::spawn_blocking(move || flush_all(&catalog, &libraries))
         .await

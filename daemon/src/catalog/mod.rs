@@ -1,4 +1,4 @@
-//! The catalog: tapes, groups, objects, instances, requests and the audit log in sled.
+//! The catalog: tapes, groups, objects, instances, requests, users and the audit log in sled.
 //!
 //! Every change that touches more than one key runs as one sled transaction over the data
 //! trees, so a crash or a refused check leaves either all of it or none of it. Operations
@@ -14,6 +14,7 @@ mod requests;
 pub mod schema;
 mod tapes;
 mod tx;
+mod users;
 
 use std::path::Path;
 use std::sync::{Arc, Mutex, MutexGuard};
@@ -29,6 +30,7 @@ pub use records::{
     TapeState,
 };
 pub use schema::{Migration, MIGRATIONS, SCHEMA_VERSION};
+pub use users::{UserRecord, MAX_USERNAME_LEN};
 
 pub(crate) use tx::{fail, Tx, TxResult};
 
@@ -46,6 +48,8 @@ pub(crate) mod tree {
     pub const REQUESTS_ACTIVE: &str = "requests_active";
     pub const AUDIT: &str = "audit";
     pub const COUNTERS: &str = "counters";
+    pub const USERS: &str = "users";
+    pub const REVOKED_TOKENS: &str = "revoked_tokens";
 }
 
 pub(crate) struct Trees {
@@ -61,6 +65,8 @@ pub(crate) struct Trees {
     pub requests_active: sled::Tree,
     pub audit: sled::Tree,
     pub counters: sled::Tree,
+    pub users: sled::Tree,
+    pub revoked_tokens: sled::Tree,
 }
 
 struct Inner {
@@ -119,6 +125,8 @@ impl Catalog {
             requests_active: db.open_tree(tree::REQUESTS_ACTIVE)?,
             audit: db.open_tree(tree::AUDIT)?,
             counters: db.open_tree(tree::COUNTERS)?,
+            users: db.open_tree(tree::USERS)?,
+            revoked_tokens: db.open_tree(tree::REVOKED_TOKENS)?,
         };
         let has_data = [
             &trees.libraries,
@@ -129,6 +137,7 @@ impl Catalog {
             &trees.requests,
             &trees.audit,
             &trees.counters,
+            &trees.users,
         ]
         .iter()
         .any(|t| !t.is_empty());
