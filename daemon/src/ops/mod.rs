@@ -8,6 +8,7 @@ mod delete;
 mod eject;
 mod export;
 pub mod export_document;
+mod import;
 mod insert;
 mod restore;
 mod tape;
@@ -132,15 +133,14 @@ pub(crate) fn run(ctx: &mut OpContext, kind: &RequestKind) -> OpResult<OpOutcome
         RequestKind::Eject(p) => eject::run(ctx, p),
         RequestKind::Verify(p) => verify::run(ctx, p),
         RequestKind::Export(p) => export::run(ctx, p),
-        RequestKind::PartialRestore(_) | RequestKind::Repack(_) | RequestKind::Import(_) => {
-            Err(OpError::diva(
-                DivaStatusCode::DivaErrLicenseDoesNotSupportThisFeature,
-                format!(
-                    "{} requests are not supported by this daemon yet",
-                    kind.name()
-                ),
-            ))
-        }
+        RequestKind::Import(p) => import::run(ctx, p),
+        RequestKind::PartialRestore(_) | RequestKind::Repack(_) => Err(OpError::diva(
+            DivaStatusCode::DivaErrLicenseDoesNotSupportThisFeature,
+            format!(
+                "{} requests are not supported by this daemon yet",
+                kind.name()
+            ),
+        )),
     }
 }
 
