@@ -1,5 +1,6 @@
 //! tapelibd: the tape library daemon. Opens the catalog and the configured libraries,
-//! reads their inventory and serves the tapelib.v1 gRPC API until SIGINT or SIGTERM.
+//! reads their inventory, starts the request engine and serves the tapelib.v1 gRPC API
+//! until SIGINT or SIGTERM.
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -9,6 +10,7 @@ use clap::Parser;
 use tapelib_daemon::api::{self, DaemonState};
 use tapelib_daemon::catalog::{Catalog, TapeGroup};
 use tapelib_daemon::config::DaemonConfig;
+use tapelib_daemon::engine::Engine;
 use tapelib_daemon::library::TapeLibrary;
 use tokio::signal::unix::{signal, SignalKind};
 use tracing_subscriber::EnvFilter;
@@ -140,7 +142,25 @@ fn print_banner(state: &DaemonState, addr: std::net::SocketAddr, config_hint: &s
         }
     }
     println!("  gRPC: http://{addr}");
-    println!("Try: tapectl --addr http://{addr} status   (also: drives, tapes, drive down NAME --reason TEXT, version)");
+    for (name, server) in &state.config.servers {
+        println!("  server {name}: {}", server.root.display());
+    }
+    let tapectl = format!("tapectl --addr http://{addr}");
+    println!("Try:");
+    println!("  {tapectl} status                  library table: slots, drives, I/E");
+    println!("  {tapectl} drives | tapes | objects | requests");
+    let group = state
+        .config
+        .groups
+        .first()
+        .map_or("GROUP", |g| g.name.as_str());
+    if let Some(server) = state.config.servers.keys().next() {
+        println!(
+            "  {tapectl} archive COLLECTION NAME FILE... --server {server} --media {group} --wait"
+        );
+        println!("  {tapectl} restore COLLECTION NAME --server {server} --path-root DIR --wait");
+    }
+    println!("  {tapectl} watch ID | cancel ID | object COLLECTION NAME | --help");
     println!("Stop with Ctrl-C or SIGTERM{config_hint}.");
 }
 
@@ -202,6 +222,14 @@ async fn run(
     };
     let (catalog, libraries) = opened;
     let state = Arc::new(DaemonState::new(config, catalog.clone(), libraries.clone()));
+    let engine = {
+        let state = state.clone();
+        tokio::task::spawn_blocking(move || Engine::start(state))
+            .await
+            .context("engine start task failed")?
+            .context("starting the request engine")?
+    };
+    let engine = Arc::new(engine);
     let hint = match config_file {
         Some(p) => format!(" (configuration {})", p.display()),
         None => String::new(),
@@ -212,10 +240,17 @@ async fn run(
         .with_context(|| format!("binding gRPC address {addr}"))?;
     print_banner(&state, addr, &hint);
     tracing::info!(%addr, "serving gRPC");
-    api::serve_with_listener(state.clone(), listener, shutdown_signal())
-        .await
-        .context("gRPC server failed")?;
-    tracing::info!("gRPC stopped; flushing");
+    let served = api::serve_with_listener(engine.clone(), listener, shutdown_signal()).await;
+    tracing::info!("gRPC stopped; stopping the request engine");
+    {
+        let engine = engine.clone();
+        tokio::task::spawn_blocking(move || engine.shutdown())
+            .await
+            .context("engine shutdown task failed")?;
+    }
+    served.context("gRPC server failed")?;
+    tracing::info!("flushing");
+    drop(engine);
     drop(state);
     tokio::task::spawn_blocking(move || flush_all(&catalog, &libraries))
         .await
