@@ -5,11 +5,10 @@
 mod process_common;
 
 use process_common::{sim_config, Devices, Lab};
-use tapelib_proto::v1::library_service_client::LibraryServiceClient;
 use tapelib_proto::v1::{Drive, DriveState, ListDrivesRequest, SetDriveStateRequest};
 
 async fn drives(lab: &Lab) -> Vec<Drive> {
-    LibraryServiceClient::new(lab.channel().await)
+    lab.library()
         .list_drives(ListDrivesRequest::default())
         .await
         .expect("ListDrives")
@@ -18,7 +17,7 @@ async fn drives(lab: &Lab) -> Vec<Drive> {
 }
 
 async fn set_state(lab: &Lab, drive: &str, state: DriveState, reason: &str) {
-    LibraryServiceClient::new(lab.channel().await)
+    lab.library()
         .set_drive_state(SetDriveStateRequest {
             drive: drive.into(),
             state: state as i32,

@@ -1,5 +1,6 @@
 //! tapelibd: the tape library daemon. Opens the catalog and the configured libraries,
-//! reads their inventory and serves the tapelib.v1 gRPC API until SIGINT or SIGTERM.
+//! reads their inventory, starts the request engine and serves the tapelib.v1 gRPC API
+//! until SIGINT or SIGTERM.
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -7,8 +8,10 @@ use std::sync::Arc;
 use anyhow::{bail, Context, Result};
 use clap::Parser;
 use tapelib_daemon::api::{self, DaemonState};
+use tapelib_daemon::auth::Auth;
 use tapelib_daemon::catalog::{Catalog, TapeGroup};
 use tapelib_daemon::config::DaemonConfig;
+use tapelib_daemon::engine::Engine;
 use tapelib_daemon::library::TapeLibrary;
 use tokio::signal::unix::{signal, SignalKind};
 use tracing_subscriber::EnvFilter;
@@ -101,6 +104,47 @@ fn open_all(config: &DaemonConfig) -> Result<(Catalog, Vec<Arc<TapeLibrary>>)> {
     Ok((catalog, libraries))
 }
 
+/// Opens the users, the signing key and (first start) the sysadmin account.
+fn open_auth(config: &DaemonConfig, catalog: &Catalog) -> Result<Auth> {
+    let dir = match &config.auth.state_dir {
+        Some(d) => d.clone(),
+        None => config
+            .catalog
+            .parent()
+            .map(Path::to_path_buf)
+            .unwrap_or_else(|| PathBuf::from(".")),
+    };
+    let (auth, bootstrap) = Auth::open(catalog.clone(), &config.auth, &dir)
+        .with_context(|| format!("opening authentication state in {}", dir.display()))?;
+    if let Some(b) = bootstrap {
+        println!(
+            "Created sysadmin {:?}; its password is in {} (readable only by this user).",
+            b.username,
+            b.password_file.display()
+        );
+    }
+    Ok(auth)
+}
+
+/// Binds the local socket, replacing a socket file a previous run left behind.
+fn bind_unix(path: &Path) -> Result<tokio::net::UnixListener> {
+    use std::os::unix::fs::FileTypeExt;
+    if let Ok(meta) = std::fs::symlink_metadata(path) {
+        if !meta.file_type().is_socket() {
+            bail!("{} exists and is not a socket", path.display());
+        }
+        if std::os::unix::net::UnixStream::connect(path).is_ok() {
+            bail!("{} is in use by another daemon", path.display());
+        }
+        std::fs::remove_file(path).with_context(|| format!("removing {}", path.display()))?;
+    }
+    if let Some(parent) = path.parent() {
+        std::fs::create_dir_all(parent)
+            .with_context(|| format!("creating {}", parent.display()))?;
+    }
+    tokio::net::UnixListener::bind(path).with_context(|| format!("binding {}", path.display()))
+}
+
 fn print_banner(state: &DaemonState, addr: std::net::SocketAddr, config_hint: &str) {
     println!("tapelibd {} serving tapelib.v1", env!("CARGO_PKG_VERSION"));
     println!("  catalog: {}", state.config.catalog.display());
@@ -142,7 +186,34 @@ fn print_banner(state: &DaemonState, addr: std::net::SocketAddr, config_hint: &s
     println!("  gRPC: http://{addr}");
     // Scripts and tests wait for this line.
     println!("listening on {addr}");
-    println!("Try: tapectl --addr http://{addr} status   (also: drives, tapes, drive down NAME --reason TEXT, version)");
+    for (name, server) in &state.config.servers {
+        println!("  server {name}: {}", server.root.display());
+    }
+    let tapectl = match state.config.listen.unix_socket.as_ref() {
+        Some(socket) => {
+            println!("  local socket: {}", socket.display());
+            format!("tapectl --socket {}", socket.display())
+        }
+        None => {
+            println!("  log in first: tapectl --addr http://{addr} login USER");
+            format!("tapectl --addr http://{addr}")
+        }
+    };
+    println!("Try:");
+    println!("  {tapectl} status                  library table: slots, drives, I/E");
+    println!("  {tapectl} drives | tapes | objects | requests");
+    let group = state
+        .config
+        .groups
+        .first()
+        .map_or("GROUP", |g| g.name.as_str());
+    if let Some(server) = state.config.servers.keys().next() {
+        println!(
+            "  {tapectl} archive COLLECTION NAME FILE... --server {server} --media {group} --wait"
+        );
+        println!("  {tapectl} restore COLLECTION NAME --server {server} --path-root DIR --wait");
+    }
+    println!("  {tapectl} watch ID | cancel ID | object COLLECTION NAME | --help");
     println!("Stop with Ctrl-C or SIGTERM{config_hint}.");
 }
 
@@ -203,7 +274,22 @@ async fn run(
             .context("opening task failed")??
     };
     let (catalog, libraries) = opened;
+    let auth = {
+        let (config, catalog) = (config.clone(), catalog.clone());
+        tokio::task::spawn_blocking(move || open_auth(&config, &catalog))
+            .await
+            .context("auth task failed")??
+    };
+    let auth = Arc::new(auth);
     let state = Arc::new(DaemonState::new(config, catalog.clone(), libraries.clone()));
+    let engine = {
+        let state = state.clone();
+        tokio::task::spawn_blocking(move || Engine::start(state))
+            .await
+            .context("engine start task failed")?
+            .context("starting the request engine")?
+    };
+    let engine = Arc::new(engine);
     let hint = match config_file {
         Some(p) => format!(" (configuration {})", p.display()),
         None => String::new(),
@@ -216,12 +302,53 @@ async fn run(
     let addr = listener
         .local_addr()
         .context("reading the bound gRPC address")?;
+    let unix = match &state.config.listen.unix_socket {
+        Some(path) => Some((path.clone(), bind_unix(path)?)),
+        None => None,
+    };
     print_banner(&state, addr, &hint);
     tracing::info!(%addr, "serving gRPC");
-    api::serve_with_listener(state.clone(), listener, shutdown_signal())
-        .await
-        .context("gRPC server failed")?;
-    tracing::info!("gRPC stopped; flushing");
+    // One signal stops every listener.
+    let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
+    let stopped = |mut rx: tokio::sync::watch::Receiver<bool>| async move {
+        let _ = rx.wait_for(|s| *s).await;
+    };
+    let local = unix.map(|(path, listener)| {
+        let (engine, auth, rx) = (engine.clone(), auth.clone(), stop_rx.clone());
+        let task =
+            tokio::spawn(async move { api::serve_unix(engine, auth, listener, stopped(rx)).await });
+        (path, task)
+    });
+    let tcp = api::serve_with_listener(engine.clone(), auth.clone(), listener, stopped(stop_rx));
+    tokio::pin!(tcp);
+    let served = tokio::select! {
+        r = &mut tcp => r,
+        _ = shutdown_signal() => {
+            let _ = stop_tx.send(true);
+            tcp.await
+        }
+    };
+    let _ = stop_tx.send(true);
+    let local_served = match local {
+        Some((path, task)) => {
+            let r = task.await.context("local socket task failed")?;
+            let _ = std::fs::remove_file(&path);
+            r
+        }
+        None => Ok(()),
+    };
+    tracing::info!("gRPC stopped; stopping the request engine");
+    {
+        let engine = engine.clone();
+        tokio::task::spawn_blocking(move || engine.shutdown())
+            .await
+            .context("engine shutdown task failed")?;
+    }
+    served.context("gRPC server failed")?;
+    local_served.context("local socket server failed")?;
+    tracing::info!("flushing");
+    drop(auth);
+    drop(engine);
     drop(state);
     tokio::task::spawn_blocking(move || flush_all(&catalog, &libraries))
         .await

@@ -61,6 +61,12 @@ pub enum CatalogError {
     NoMigration { found: u32, supported: u32 },
     #[error("migration from schema version {from} failed: {reason}")]
     Migration { from: u32, reason: String },
+    #[error("user {username} not found")]
+    UserNotFound { username: String },
+    #[error("user {username} already exists")]
+    UserExists { username: String },
+    #[error("user {username} is the last sysadmin")]
+    LastSysadmin { username: String },
     #[error("invalid paging cursor")]
     InvalidCursor,
     #[error("catalog storage: {0}")]

@@ -1,4 +1,4 @@
-//! The catalog: tapes, groups, objects, instances, requests and the audit log in sled.
+//! The catalog: tapes, groups, objects, instances, requests, users and the audit log in sled.
 //!
 //! Every change that touches more than one key runs as one sled transaction over the data
 //! trees, so a crash or a refused check leaves either all of it or none of it. Operations
@@ -15,6 +15,7 @@ mod requests;
 pub mod schema;
 mod tapes;
 mod tx;
+mod users;
 
 use std::path::Path;
 use std::sync::{Arc, Mutex, MutexGuard};
@@ -31,6 +32,7 @@ pub use records::{
     TapeState,
 };
 pub use schema::{Migration, MIGRATIONS, SCHEMA_VERSION};
+pub use users::{UserRecord, MAX_USERNAME_LEN};
 
 pub(crate) use tx::{fail, Tx, TxResult};
 
@@ -49,6 +51,8 @@ pub(crate) mod tree {
     pub const AUDIT: &str = "audit";
     pub const COUNTERS: &str = "counters";
     pub const DRIVES: &str = "drives";
+    pub const USERS: &str = "users";
+    pub const REVOKED_TOKENS: &str = "revoked_tokens";
 }
 
 pub(crate) struct Trees {
@@ -67,6 +71,8 @@ pub(crate) struct Trees {
     /// Operator-visible drive state (DOWN and why), keyed `library/drive`. Added without a
     /// schema bump: a catalog without the tree simply has every drive UP.
     pub drives: sled::Tree,
+    pub users: sled::Tree,
+    pub revoked_tokens: sled::Tree,
 }
 
 struct Inner {
@@ -126,6 +132,8 @@ impl Catalog {
             audit: db.open_tree(tree::AUDIT)?,
             counters: db.open_tree(tree::COUNTERS)?,
             drives: db.open_tree(tree::DRIVES)?,
+            users: db.open_tree(tree::USERS)?,
+            revoked_tokens: db.open_tree(tree::REVOKED_TOKENS)?,
         };
         let has_data = [
             &trees.libraries,
@@ -136,6 +144,7 @@ impl Catalog {
             &trees.requests,
             &trees.audit,
             &trees.counters,
+            &trees.users,
         ]
         .iter()
         .any(|t| !t.is_empty());

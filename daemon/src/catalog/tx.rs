@@ -29,6 +29,8 @@ pub(crate) struct Tx<'a> {
     pub requests_active: &'a TransactionalTree,
     pub audit_tree: &'a TransactionalTree,
     pub counters: &'a TransactionalTree,
+    pub users: &'a TransactionalTree,
+    pub revoked_tokens: &'a TransactionalTree,
 }
 
 pub(crate) fn run<R>(t: &Trees, f: impl Fn(&Tx<'_>) -> TxResult<R>) -> Result<R, CatalogError> {
@@ -43,8 +45,10 @@ pub(crate) fn run<R>(t: &Trees, f: impl Fn(&Tx<'_>) -> TxResult<R>) -> Result<R,
         &t.requests_active,
         &t.audit,
         &t.counters,
+        &t.users,
+        &t.revoked_tokens,
     )
-        .transaction(|(ta, g, o, ot, i, it, r, ra, a, c)| {
+        .transaction(|(ta, g, o, ot, i, it, r, ra, a, c, u, rt)| {
             let tx = Tx {
                 tapes: ta,
                 groups: g,
@@ -56,6 +60,8 @@ pub(crate) fn run<R>(t: &Trees, f: impl Fn(&Tx<'_>) -> TxResult<R>) -> Result<R,
                 requests_active: ra,
                 audit_tree: a,
                 counters: c,
+                users: u,
+                revoked_tokens: rt,
             };
             f(&tx)
         });

@@ -101,6 +101,7 @@ impl DaemonConfig {
                 generation: Some(8),
             }],
             libraries: vec![library],
+            auth: Default::default(),
         }
     }
 }

@@ -4,6 +4,7 @@
 //! Relative paths in a file are taken relative to the directory of that file, so a
 //! configuration and the data next to it can be moved together.
 
+mod auth;
 mod defaults;
 mod error;
 mod validate;
@@ -15,6 +16,7 @@ use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
 
+pub use auth::{AuthConfig, MAX_TOKEN_VALIDITY};
 pub use error::ConfigError;
 
 /// The whole daemon configuration.
@@ -34,6 +36,8 @@ pub struct DaemonConfig {
     pub groups: Vec<GroupConfig>,
     #[serde(default, rename = "library")]
     pub libraries: Vec<LibraryConfig>,
+    #[serde(default)]
+    pub auth: AuthConfig,
 }
 
 /// Where the daemon listens. A missing address disables that endpoint.
@@ -72,6 +76,9 @@ pub struct Limits {
     /// How often TEST UNIT READY is polled while waiting for a drive.
     #[serde(with = "humantime_serde")]
     pub ready_poll_interval: Duration,
+    /// Bytes a repack may stage on disk at once (one-drive repack reads a batch of objects
+    /// into the data directory, then writes them out).
+    pub repack_cache_bytes: u64,
 }
 
 impl Default for Limits {
@@ -87,6 +94,7 @@ impl Default for Limits {
             // LTO drives document load-to-ready times of a few minutes at worst.
             drive_ready_timeout: Duration::from_secs(15 * 60),
             ready_poll_interval: Duration::from_secs(1),
+            repack_cache_bytes: 32 << 30,
         }
     }
 }
@@ -234,6 +242,9 @@ impl DaemonConfig {
             }
         };
         fix(&mut self.catalog);
+        if let Some(d) = self.auth.state_dir.as_mut() {
+            fix(d);
+        }
         if let Some(s) = self.listen.unix_socket.as_mut() {
             fix(s);
         }

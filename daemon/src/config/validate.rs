@@ -35,6 +35,7 @@ impl DaemonConfig {
                 "a catalog path is required",
             ));
         }
+        self.auth.validate()?;
         let l = &self.limits;
         if l.max_running_requests == 0 {
             return Err(ConfigError::invalid(

@@ -9,10 +9,30 @@ use std::process::{Child, Command, ExitStatus, Stdio};
 use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
+use tapelib_proto::v1::auth_service_client::AuthServiceClient;
+use tapelib_proto::v1::library_service_client::LibraryServiceClient;
+use tapelib_proto::v1::object_service_client::ObjectServiceClient;
+use tapelib_proto::v1::request_service_client::RequestServiceClient;
 use tapelib_proto::v1::system_service_client::SystemServiceClient;
-use tapelib_proto::v1::HealthRequest;
+use tapelib_proto::v1::{HealthRequest, LoginRequest};
 use tapelib_sim::testing::{artifacts, SimServer};
+use tonic::metadata::{Ascii, MetadataValue};
+use tonic::service::interceptor::InterceptedService;
+use tonic::service::Interceptor;
 use tonic::transport::Channel;
+
+/// Adds the sysadmin's bearer token to every call.
+#[derive(Clone)]
+pub struct Bearer(MetadataValue<Ascii>);
+
+impl Interceptor for Bearer {
+    fn call(&mut self, mut req: tonic::Request<()>) -> Result<tonic::Request<()>, tonic::Status> {
+        req.metadata_mut().insert("authorization", self.0.clone());
+        Ok(req)
+    }
+}
+
+pub type Authed = InterceptedService<Channel, Bearer>;
 
 /// How tapelibd reaches the simulator's devices.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -61,6 +81,8 @@ pub struct Lab {
 pub struct Daemon {
     pub child: Child,
     pub addr: String,
+    pub channel: Channel,
+    pub bearer: Bearer,
 }
 
 impl Drop for Daemon {
@@ -174,12 +196,15 @@ changer = {}
         }
         let mut child = cmd.spawn().expect("tapelibd starts");
         let addr = listening_address(&mut child);
-        let mut daemon = Daemon {
+        let addr = format!("http://{addr}");
+        let channel = wait_healthy(&mut child, &addr).await;
+        let bearer = self.login(&channel).await;
+        self.daemon = Some(Daemon {
             child,
-            addr: format!("http://{addr}"),
-        };
-        wait_healthy(&mut daemon).await;
-        self.daemon = Some(daemon);
+            addr,
+            channel,
+            bearer,
+        });
         self.daemon.as_ref().expect("just set")
     }
 
@@ -187,12 +212,39 @@ changer = {}
         self.daemon.as_ref().expect("tapelibd is running")
     }
 
-    pub async fn channel(&self) -> Channel {
-        Channel::from_shared(self.daemon().addr.clone())
-            .expect("address")
-            .connect()
+    /// Logs in as the sysadmin created at the first start (password in its file).
+    async fn login(&self, channel: &Channel) -> Bearer {
+        let password = std::fs::read_to_string(self.dir.path().join("initial-sysadmin-password"))
+            .expect("bootstrap password file");
+        let token = AuthServiceClient::new(channel.clone())
+            .login(LoginRequest {
+                username: "admin".into(),
+                password: password.trim().to_string(),
+            })
             .await
-            .expect("connect to tapelibd")
+            .expect("login")
+            .into_inner()
+            .token;
+        Bearer(format!("Bearer {token}").parse().expect("token is ASCII"))
+    }
+
+    pub fn channel(&self) -> Channel {
+        self.daemon().channel.clone()
+    }
+
+    pub fn library(&self) -> LibraryServiceClient<Authed> {
+        let d = self.daemon();
+        LibraryServiceClient::with_interceptor(d.channel.clone(), d.bearer.clone())
+    }
+
+    pub fn requests(&self) -> RequestServiceClient<Authed> {
+        let d = self.daemon();
+        RequestServiceClient::with_interceptor(d.channel.clone(), d.bearer.clone())
+    }
+
+    pub fn objects(&self) -> ObjectServiceClient<Authed> {
+        let d = self.daemon();
+        ObjectServiceClient::with_interceptor(d.channel.clone(), d.bearer.clone())
     }
 
     /// SIGKILL: no flush, no checkpoint, as a crash or power cut would leave it.
@@ -257,20 +309,20 @@ fn listening_address(child: &mut Child) -> String {
     }
 }
 
-async fn wait_healthy(daemon: &mut Daemon) {
+async fn wait_healthy(child: &mut Child, addr: &str) -> Channel {
     let deadline = Instant::now() + Duration::from_secs(30);
     loop {
-        if let Ok(Some(status)) = daemon.child.try_wait() {
+        if let Ok(Some(status)) = child.try_wait() {
             panic!("tapelibd exited early: {status}");
         }
-        if let Ok(channel) = Channel::from_shared(daemon.addr.clone())
+        if let Ok(channel) = Channel::from_shared(addr.to_string())
             .expect("address")
             .connect()
             .await
         {
-            let mut client = SystemServiceClient::new(channel);
+            let mut client = SystemServiceClient::new(channel.clone());
             if client.health(HealthRequest {}).await.is_ok() {
-                return;
+                return channel;
             }
         }
         assert!(Instant::now() < deadline, "tapelibd never answered Health");
