@@ -38,6 +38,9 @@ pub enum RecoveryAction {
     Aborted,
     /// A cancel had been asked for: ended CANCELLED.
     Cancelled,
+    /// Its work was already committed (an archive whose object reached the catalog before
+    /// the crash): ended COMPLETED (PARTIALLY_COMPLETED when sources were still to delete).
+    Committed,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -260,6 +263,44 @@ impl Requests {
         })
     }
 
+    /// For an archive found RUNNING: the result of the archive when its object is already in
+    /// the catalog from this very request (committed at or after the request was submitted:
+    /// while it was pending or running no other archive of the same object was accepted).
+    fn committed_archive(
+        &self,
+        rec: &RequestRecord,
+    ) -> Result<Option<(RequestResult, String)>, RequestError> {
+        let RequestKind::Archive(p) = &rec.kind else {
+            return Ok(None);
+        };
+        let Some(object) = self.catalog.get_object(&p.collection, &p.name)? else {
+            return Ok(None);
+        };
+        if object.archived < rec.submitted {
+            return Ok(None);
+        }
+        let Some(inst) = self
+            .catalog
+            .list_instances(&p.collection, &p.name)?
+            .into_iter()
+            .next()
+        else {
+            return Ok(None);
+        };
+        let result = RequestResult::Archive {
+            instance_id: inst.id,
+            barcodes: inst.tapes.clone(),
+            file_count: object.files.len() as u64,
+            bytes: object.total_size,
+        };
+        let why = if p.delete_on_source {
+            "archived before the daemon restarted; the source files were not deleted".to_string()
+        } else {
+            "archived before the daemon restarted".to_string()
+        };
+        Ok(Some((result, why)))
+    }
+
     /// Run once at start-up, before any worker: every request left RUNNING by the previous
     /// process goes back to PENDING when its kind is resumable, else ends ABORTED with
     /// DIVA_ERR_INTERNAL and a reason. A running request that had been asked to cancel ends
@@ -271,7 +312,10 @@ impl Requests {
                 continue;
             }
             let now = OffsetDateTime::now_utc();
-            let (action, reason) = if rec.cancel_requested {
+            let committed = self.committed_archive(&rec)?;
+            let (action, reason) = if let Some((_, ref why)) = committed {
+                (RecoveryAction::Committed, why.clone())
+            } else if rec.cancel_requested {
                 (
                     RecoveryAction::Cancelled,
                     "cancelled: the daemon restarted while the cancel was pending".to_string(),
@@ -294,7 +338,20 @@ impl Requests {
                 if r.state != RequestState::Running {
                     return Ok(());
                 }
-                if action == RecoveryAction::Cancelled {
+                if let Some((result, why)) = &committed {
+                    let partial = why.contains("not deleted");
+                    r.result = Some(result.clone());
+                    r.finish(
+                        if partial {
+                            RequestState::PartiallyCompleted
+                        } else {
+                            RequestState::Completed
+                        },
+                        DivaStatusCode::DivaOk,
+                        partial.then(|| why.clone()),
+                        now,
+                    )
+                } else if action == RecoveryAction::Cancelled {
                     r.finish(
                         RequestState::Cancelled,
                         DivaStatusCode::DivaOk,

@@ -14,7 +14,10 @@ use tapelib_proto::v1::library_service_client::LibraryServiceClient;
 use tapelib_proto::v1::object_service_client::ObjectServiceClient;
 use tapelib_proto::v1::request_service_client::RequestServiceClient;
 use tapelib_proto::v1::system_service_client::SystemServiceClient;
-use tapelib_proto::v1::{HealthRequest, LoginRequest};
+use tapelib_proto::v1::{
+    GetObjectInfoRequest, GetRequestRequest, HealthRequest, LoginRequest, ObjectInfo, ObjectRef,
+    RequestInfo, RequestState, SubmitArchiveRequest, SubmitRestoreRequest,
+};
 use tapelib_sim::testing::{artifacts, SimServer};
 use tonic::metadata::{Ascii, MetadataValue};
 use tonic::service::interceptor::InterceptedService;
@@ -272,6 +275,96 @@ changer = {}
             std::thread::sleep(Duration::from_millis(20));
         }
     }
+}
+
+impl Lab {
+    pub async fn submit_archive(&self, name: &str, files: &[&str]) -> Result<u64, tonic::Status> {
+        Ok(self
+            .requests()
+            .submit_archive(SubmitArchiveRequest {
+                object: Some(object_ref(name)),
+                components: files.iter().map(|f| f.to_string()).collect(),
+                source_server: "demo".into(),
+                media: "default".into(),
+                ..Default::default()
+            })
+            .await?
+            .into_inner()
+            .request_id)
+    }
+
+    /// Restores object `name` under `root` of the "restore" server.
+    pub async fn submit_restore(&self, name: &str, root: &str) -> Result<u64, tonic::Status> {
+        Ok(self
+            .requests()
+            .submit_restore(SubmitRestoreRequest {
+                object: Some(object_ref(name)),
+                destination_server: "restore".into(),
+                file_path_root: root.into(),
+                ..Default::default()
+            })
+            .await?
+            .into_inner()
+            .request_id)
+    }
+
+    pub async fn request(&self, id: u64) -> RequestInfo {
+        self.requests()
+            .get_request(GetRequestRequest { request_id: id })
+            .await
+            .expect("GetRequest")
+            .into_inner()
+            .request
+            .expect("request info")
+    }
+
+    /// Polls request `id` until it is in a terminal state.
+    pub async fn wait(&self, id: u64) -> RequestInfo {
+        let deadline = Instant::now() + Duration::from_secs(120);
+        loop {
+            let r = self.request(id).await;
+            if is_terminal(r.state) {
+                return r;
+            }
+            assert!(Instant::now() < deadline, "request {id} did not end: {r:?}");
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+    }
+
+    pub async fn object(&self, name: &str) -> Result<ObjectInfo, tonic::Status> {
+        Ok(self
+            .objects()
+            .get_object_info(GetObjectInfoRequest {
+                object: Some(object_ref(name)),
+            })
+            .await?
+            .into_inner()
+            .object
+            .expect("object info"))
+    }
+}
+
+pub const COLLECTION: &str = "e2e";
+
+pub fn object_ref(name: &str) -> ObjectRef {
+    ObjectRef {
+        name: name.into(),
+        collection: COLLECTION.into(),
+    }
+}
+
+pub fn state(r: &RequestInfo) -> RequestState {
+    RequestState::try_from(r.state).expect("request state")
+}
+
+pub fn is_terminal(state: i32) -> bool {
+    matches!(
+        RequestState::try_from(state),
+        Ok(RequestState::Completed
+            | RequestState::PartiallyCompleted
+            | RequestState::Aborted
+            | RequestState::Cancelled)
+    )
 }
 
 /// Reads tapelibd's stdout until its "listening on ADDR" line; keeps draining it after.
