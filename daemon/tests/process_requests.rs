@@ -9,7 +9,7 @@ use std::path::Path;
 use std::time::Duration;
 
 use process_common::{bytes, sim_config, state, write_files, Devices, Lab};
-use tapelib_proto::v1::{DivaError, DivaStatusCode, RequestState};
+use tapelib_proto::v1::{DivaError, DivaStatusCode, ListObjectsRequest, PageRequest, RequestState};
 
 /// Small, fast xorshift so a failing run can be replayed from its seed.
 struct Rng(u64);
@@ -180,6 +180,23 @@ async fn kill_at_random_points_loses_nothing() {
         }
     }
     eprintln!("outcomes over {RUNS} kills: {outcomes:?}");
+    // The catalog holds exactly the completed archives.
+    let listed = lab
+        .objects()
+        .list_objects(ListObjectsRequest {
+            page: Some(PageRequest { page: 1, size: 100 }),
+            collection: process_common::COLLECTION.into(),
+            ..Default::default()
+        })
+        .await
+        .expect("ListObjects")
+        .into_inner()
+        .objects;
+    let names: Vec<String> = listed
+        .iter()
+        .filter_map(|o| o.object.as_ref().map(|r| r.name.clone()))
+        .collect();
+    assert_eq!(names, archived.keys().cloned().collect::<Vec<_>>());
     // Every object in the catalog restores with its bytes: no instance points at data that
     // is not on tape.
     for (name, files) in &archived {

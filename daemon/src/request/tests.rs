@@ -585,3 +585,92 @@ proptest! {
         prop_assert!(all.iter().all(|r| r.state != RequestState::Running));
     }
 }
+
+/// An archive that committed its object just before the crash is not reported ABORTED.
+#[test]
+fn recovery_completes_an_archive_already_committed() {
+    use crate::catalog::{
+        InstanceFile, NewInstance, ObjectFile, ObjectRecord, TapeGroup, TapeLocation, TapeRecord,
+    };
+    let dir = tempfile::tempdir().expect("tempdir");
+    let path = dir.path().join("cat");
+    let (committed, uncommitted) = {
+        let cat = Catalog::open(&path).expect("open");
+        let rq = Requests::new(cat.clone());
+        let a = rq.submit(archive(), p(50), "op").expect("submit");
+        let mut other = archive();
+        if let RequestKind::Archive(params) = &mut other {
+            params.name = "other".into();
+        }
+        let b = rq.submit(other, p(50), "op").expect("submit");
+        rq.start(a, "writing").expect("start");
+        rq.start(b, "writing").expect("start");
+        let now = OffsetDateTime::now_utc();
+        cat.create_group(
+            &TapeGroup {
+                name: "g1".into(),
+                description: String::new(),
+                generation: None,
+                created: now,
+            },
+            "op",
+        )
+        .expect("group");
+        let mut t = TapeRecord::new_scratch("AAA001L8", TapeLocation::Slot(4096));
+        t.capacity_bytes = 1 << 40;
+        t.group = Some("g1".into());
+        t.scratch = false;
+        cat.add_tape(&t, "op").expect("tape");
+        let object = ObjectRecord::new(
+            "c",
+            "n",
+            vec![ObjectFile {
+                path: "a.mxf".into(),
+                size: 10,
+                crc32: 1,
+            }],
+            now,
+            "",
+        )
+        .expect("object");
+        cat.commit_archive(
+            &object,
+            &NewInstance {
+                group: "g1".into(),
+                files: vec![InstanceFile {
+                    path: "a.mxf".into(),
+                    tape: "AAA001L8".into(),
+                    ltfs_path: "/c/n/a.mxf".into(),
+                    position: None,
+                }],
+                created: now,
+            },
+            "op",
+        )
+        .expect("commit");
+        cat.flush().expect("flush");
+        (a, b)
+    };
+    let rq = Requests::new(Catalog::open(&path).expect("reopen"));
+    let mut done = rq.recover_after_restart().expect("recover");
+    done.sort_by_key(|r| r.id);
+    let actions: Vec<_> = done.iter().map(|r| (r.id, r.action)).collect();
+    assert_eq!(
+        actions,
+        vec![
+            (committed, RecoveryAction::Committed),
+            (uncommitted, RecoveryAction::Aborted)
+        ]
+    );
+    let a = rq.get(committed).expect("get");
+    assert_eq!(a.state, RequestState::Completed);
+    assert!(matches!(
+        a.result,
+        Some(RequestResult::Archive { file_count: 1, bytes: 10, ref barcodes, .. })
+            if barcodes == &["AAA001L8".to_string()]
+    ));
+    assert_eq!(
+        rq.get(uncommitted).expect("get").state,
+        RequestState::Aborted
+    );
+}
