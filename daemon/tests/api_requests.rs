@@ -15,13 +15,14 @@ use tapelib_proto::prost_types::Timestamp;
 use tapelib_proto::v1::library_service_client::LibraryServiceClient;
 use tapelib_proto::v1::object_service_client::ObjectServiceClient;
 use tapelib_proto::v1::request_service_client::RequestServiceClient;
-use tapelib_proto::v1::{CancelRequestRequest, DivaStatusCode};
 use tapelib_proto::v1::{
-    ChangePriorityRequest, DivaError, DriveState, GetObjectInfoRequest, GetRequestRequest,
-    ListDrivesRequest, ListObjectsRequest, ListRequestsRequest, ObjectRef, PageRequest,
-    RequestInfo, RequestState, RequestType, SetDriveStateRequest, SubmitArchiveRequest,
-    SubmitDeleteRequest, SubmitPartialRestoreRequest, SubmitRestoreRequest, WatchRequestRequest,
+    request_info, ChangePriorityRequest, DivaError, DriveState, GetObjectInfoRequest,
+    GetRequestRequest, ListDrivesRequest, ListObjectsRequest, ListRequestsRequest, ObjectRef,
+    PageRequest, RequestInfo, RequestState, RequestType, SetDriveStateRequest,
+    SubmitArchiveRequest, SubmitDeleteRequest, SubmitEjectRequest, SubmitInsertRequest,
+    SubmitPartialRestoreRequest, SubmitRestoreRequest, WatchRequestRequest,
 };
+use tapelib_proto::v1::{CancelRequestRequest, DivaStatusCode};
 use tonic::transport::Channel;
 
 /// A daemon serving on 127.0.0.1 until `stop`.
@@ -718,4 +719,125 @@ async fn tapectl_submits_waits_and_reports_json() {
     let (code, _) = tapectl(&d.addr, &["object", "show", "missing"]).await;
     assert_eq!(code, 1);
     d.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn eject_takes_an_object_offline_and_insert_brings_it_back() {
+    let d = daemon().await;
+    write_files(&d.demo(), &[("f", bytes(10, 1000))]);
+    let id = d.archive("vault", "o", &["f"]).await;
+    let done = d.watch(id).await.pop().expect("archive");
+    let Some(request_info::Result::Archive(a)) = &done.result else {
+        panic!("archive result: {done:?}");
+    };
+    let tape = a.barcodes[0].clone();
+    let info = |d: &Daemon| {
+        let mut client = d.objects();
+        async move {
+            client
+                .get_object_info(GetObjectInfoRequest {
+                    object: object("vault", "o"),
+                })
+                .await
+                .expect("object")
+                .into_inner()
+                .object
+                .expect("object")
+        }
+    };
+
+    let e = d
+        .requests()
+        .submit_eject(SubmitEjectRequest {
+            barcodes: vec!["NOPE01L8".into()],
+            ..Default::default()
+        })
+        .await
+        .expect_err("unknown tape");
+    assert_eq!(diva(&e), DivaStatusCode::DivaErrTapeDoesntExist);
+    let eid = d
+        .requests()
+        .submit_eject(SubmitEjectRequest {
+            barcodes: vec![tape.clone()],
+            comments: "shelf 3".into(),
+            priority: None,
+        })
+        .await
+        .expect("eject")
+        .into_inner()
+        .request_id;
+    let ejected = d.watch(eid).await.pop().expect("eject");
+    assert_eq!(state(&ejected), RequestState::Completed, "{ejected:?}");
+    let Some(request_info::Result::Eject(r)) = &ejected.result else {
+        panic!("eject result: {ejected:?}");
+    };
+    assert_eq!(r.tapes[0].barcode, tape);
+
+    let o = info(&d).await;
+    assert!(!o.online);
+    assert!(!o.instances[0].online && !o.instances[0].tapes[0].online);
+    let e = d
+        .requests()
+        .submit_restore(SubmitRestoreRequest {
+            object: object("vault", "o"),
+            destination_server: "restore".into(),
+            ..Default::default()
+        })
+        .await
+        .expect_err("offline");
+    assert_eq!(diva(&e), DivaStatusCode::DivaErrObjectOffline);
+
+    let iid = d
+        .requests()
+        .submit_insert(SubmitInsertRequest::default())
+        .await
+        .expect("insert")
+        .into_inner()
+        .request_id;
+    let inserted = d.watch(iid).await.pop().expect("insert");
+    assert_eq!(state(&inserted), RequestState::Completed, "{inserted:?}");
+    let Some(request_info::Result::Insert(r)) = &inserted.result else {
+        panic!("insert result: {inserted:?}");
+    };
+    assert!(r.tapes.iter().any(|t| t.barcode == tape && t.known));
+    assert!(info(&d).await.online);
+    let e = d
+        .requests()
+        .submit_insert(SubmitInsertRequest {
+            library: "nowhere".into(),
+            ..Default::default()
+        })
+        .await
+        .expect_err("unknown library");
+    assert_eq!(e.code(), tonic::Code::NotFound);
+    d.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_open_watch_does_not_hold_up_shutdown() {
+    let d = daemon().await;
+    write_files(&d.demo(), &[("w", bytes(11, 10))]);
+    d.drives(DriveState::Down).await;
+    let id = d.archive("c", "w", &["w"]).await;
+    let mut stream = d
+        .requests()
+        .watch_request(WatchRequestRequest { request_id: id })
+        .await
+        .expect("watch")
+        .into_inner();
+    let first = stream.message().await.expect("first").expect("update");
+    assert_eq!(
+        first.request.map(|r| state(&r)),
+        Some(RequestState::Pending)
+    );
+    // `stop` waits for the server to finish, which it can only do once the stream ends.
+    d.stop().await;
+    let end = tokio::time::timeout(Duration::from_secs(10), stream.message())
+        .await
+        .expect("stream ended");
+    match end {
+        Err(status) => assert_eq!(status.code(), tonic::Code::Unavailable),
+        Ok(None) => {}
+        Ok(Some(m)) => panic!("unexpected update after shutdown: {m:?}"),
+    }
 }
