@@ -15,9 +15,10 @@ use tapelib_proto::prost_types::Timestamp;
 use tapelib_proto::v1::library_service_client::LibraryServiceClient;
 use tapelib_proto::v1::object_service_client::ObjectServiceClient;
 use tapelib_proto::v1::request_service_client::RequestServiceClient;
+use tapelib_proto::v1::system_service_client::SystemServiceClient;
 use tapelib_proto::v1::{
     request_info, ChangePriorityRequest, DivaError, DriveState, GetObjectInfoRequest,
-    GetRequestRequest, ListDrivesRequest, ListObjectsRequest, ListRequestsRequest, ObjectRef,
+    GetRequestRequest, ListAuditLogRequest, ListDrivesRequest, ListObjectsRequest, ListRequestsRequest, ObjectRef,
     PageRequest, RequestInfo, RequestState, RequestType, SetDriveStateRequest,
     SubmitArchiveRequest, SubmitDeleteRequest, SubmitEjectRequest, SubmitInsertRequest,
     SubmitPartialRestoreRequest, SubmitRestoreRequest, WatchRequestRequest,
@@ -499,6 +500,32 @@ async fn requests_and_objects_list_with_paging_and_filters() {
     assert_eq!(one.objects.len(), 1);
     assert_eq!(one.objects[0].file_count, 1);
     assert_eq!(one.objects[0].instance_count, 1);
+
+    // The audit log, newest first, filtered by subject and action.
+    let log = SystemServiceClient::new(d.channel.clone())
+        .list_audit_log(ListAuditLogRequest {
+            subject: "col/a".into(),
+            action_prefix: "object.".into(),
+            ..Default::default()
+        })
+        .await
+        .expect("audit")
+        .into_inner();
+    let actions: Vec<&str> = log.entries.iter().map(|e| e.action.as_str()).collect();
+    assert_eq!(actions, vec!["object.delete", "object.archive"]);
+    assert!(log.entries[0].seq > log.entries[1].seq);
+    let requests_by_grpc = SystemServiceClient::new(d.channel.clone())
+        .list_audit_log(ListAuditLogRequest {
+            actor: "grpc".into(),
+            action_prefix: "request.submit".into(),
+            page: Some(PageRequest { page: 1, size: 2 }),
+            ..Default::default()
+        })
+        .await
+        .expect("audit")
+        .into_inner();
+    assert_eq!(requests_by_grpc.entries.len(), 2);
+    assert_eq!(requests_by_grpc.page.expect("page").total_items, 4);
     d.stop().await;
 }
 
@@ -645,6 +672,12 @@ async fn tapectl_submits_waits_and_reports_json() {
         v["files"][0]["crc32"],
         format!("{:08x}", crc32fast::hash(&content))
     );
+    let (code, out) = tapectl(&d.addr, &["--json", "audit", "--action", "object."]).await;
+    assert_eq!(code, 0, "{out}");
+    let v = parse(&out);
+    assert_eq!(v["entries"][0]["action"], "object.archive");
+    assert_eq!(v["entries"][0]["subject"], "show/ep1");
+    assert_eq!(v["entries"][0]["actor"], "grpc");
     let (code, out) = tapectl(&d.addr, &["objects"]).await;
     assert_eq!(code, 0);
     assert!(

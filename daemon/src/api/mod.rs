@@ -4,6 +4,7 @@
 //! Library and catalog calls block (SCSI commands, sled I/O), so every handler runs them
 //! on tokio's blocking pool.
 
+mod audit;
 mod caller;
 mod convert;
 mod convert_request;
