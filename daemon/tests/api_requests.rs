@@ -18,10 +18,10 @@ use tapelib_proto::v1::request_service_client::RequestServiceClient;
 use tapelib_proto::v1::system_service_client::SystemServiceClient;
 use tapelib_proto::v1::{
     request_info, ChangePriorityRequest, DivaError, DriveState, GetObjectInfoRequest,
-    GetRequestRequest, ListAuditLogRequest, ListDrivesRequest, ListObjectsRequest, ListRequestsRequest, ObjectRef,
-    PageRequest, RequestInfo, RequestState, RequestType, SetDriveStateRequest,
-    SubmitArchiveRequest, SubmitDeleteRequest, SubmitEjectRequest, SubmitInsertRequest,
-    SubmitPartialRestoreRequest, SubmitRestoreRequest, WatchRequestRequest,
+    GetRequestRequest, ListAuditLogRequest, ListDrivesRequest, ListObjectsRequest,
+    ListRequestsRequest, ObjectRef, PageRequest, RequestInfo, RequestState, RequestType,
+    SetDriveStateRequest, SubmitArchiveRequest, SubmitDeleteRequest, SubmitEjectRequest,
+    SubmitInsertRequest, SubmitPartialRestoreRequest, SubmitRestoreRequest, WatchRequestRequest,
 };
 use tapelib_proto::v1::{CancelRequestRequest, DivaStatusCode};
 use tonic::transport::Channel;
@@ -616,8 +616,8 @@ async fn pending_requests_change_priority_and_cancel() {
     d.stop().await;
 }
 
-/// Runs `tapectl --addr ADDR ARGS...` and returns (exit code, stdout).
-async fn tapectl(addr: &str, args: &[&str]) -> (i32, String) {
+/// Runs `tapectl --addr ADDR ARGS...` and returns (exit code, stdout, stderr).
+async fn tapectl_full(addr: &str, args: &[&str]) -> (i32, String, String) {
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_tapectl"));
     cmd.arg("--addr").arg(addr).args(args);
     let out = tokio::task::spawn_blocking(move || cmd.output())
@@ -625,9 +625,15 @@ async fn tapectl(addr: &str, args: &[&str]) -> (i32, String) {
         .expect("join")
         .expect("run tapectl");
     let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
-    let code = out.status.code().expect("exit code");
+    let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
+    (out.status.code().expect("exit code"), stdout, stderr)
+}
+
+/// Runs `tapectl --addr ADDR ARGS...` and returns (exit code, stdout).
+async fn tapectl(addr: &str, args: &[&str]) -> (i32, String) {
+    let (code, stdout, stderr) = tapectl_full(addr, args).await;
     if code != 0 {
-        eprintln!("tapectl stderr: {}", String::from_utf8_lossy(&out.stderr));
+        eprintln!("tapectl stderr: {stderr}");
     }
     (code, stdout)
 }
@@ -873,4 +879,89 @@ async fn an_open_watch_does_not_hold_up_shutdown() {
         Ok(None) => {}
         Ok(Some(m)) => panic!("unexpected update after shutdown: {m:?}"),
     }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn tapectl_copies_to_another_group_and_deletes_an_instance() {
+    let d = daemon().await;
+    d.engine
+        .state()
+        .catalog
+        .create_group(
+            &tapelib_daemon::catalog::TapeGroup {
+                name: "offsite".into(),
+                description: String::new(),
+                generation: None,
+                created: time::OffsetDateTime::now_utc(),
+            },
+            "test",
+        )
+        .expect("group");
+    write_files(&d.demo(), &[("m.mxf", bytes(12, 20_000))]);
+    let (code, out) = tapectl(
+        &d.addr,
+        &[
+            "archive", "news", "m", "m.mxf", "--server", "demo", "--media", "default", "--wait",
+        ],
+    )
+    .await;
+    assert_eq!(code, 0, "{out}");
+    assert!(out.contains("COMPLETED"), "{out}");
+
+    let (code, _, err) = tapectl_full(&d.addr, &["copy", "news", "m", "--media", "nowhere"]).await;
+    assert_eq!(code, 1);
+    assert!(err.contains("DIVA_ERR_GROUP_DOESNT_EXIST"), "{err}");
+    let (code, out) = tapectl(
+        &d.addr,
+        &[
+            "--json", "copy", "news", "m", "--media", "offsite", "--wait",
+        ],
+    )
+    .await;
+    assert_eq!(code, 0, "{out}");
+    let v = parse(&out);
+    assert_eq!(v["state"], "COMPLETED");
+    assert_eq!(v["result"]["copy"]["source_instance_id"], 1);
+    let copy = v["result"]["copy"]["instance_id"]
+        .as_u64()
+        .expect("instance");
+    let (_, out) = tapectl(&d.addr, &["--json", "object", "news", "m"]).await;
+    let v = parse(&out);
+    let groups: Vec<&str> = v["instances"]
+        .as_array()
+        .expect("instances")
+        .iter()
+        .filter_map(|i| i["group"].as_str())
+        .collect();
+    assert_eq!(groups, vec!["default", "offsite"]);
+
+    let (code, out) = tapectl(
+        &d.addr,
+        &["--json", "delete", "news", "m", "--instance", "1", "--wait"],
+    )
+    .await;
+    assert_eq!(code, 0, "{out}");
+    assert_eq!(parse(&out)["result"]["delete"]["object_deleted"], false);
+    // The copy is the last instance now: deleting it alone is refused.
+    let (code, out, err) = tapectl_full(
+        &d.addr,
+        &[
+            "--json",
+            "delete",
+            "news",
+            "m",
+            "--instance",
+            &copy.to_string(),
+            "--wait",
+        ],
+    )
+    .await;
+    assert_eq!(code, 1, "{out}");
+    assert!(
+        err.contains("DIVA_ERR_LAST_INSTANCE") || out.contains("DIVA_ERR_LAST_INSTANCE"),
+        "{out}{err}"
+    );
+    let (_, out) = tapectl(&d.addr, &["--json", "object", "news", "m"]).await;
+    assert_eq!(parse(&out)["instances"].as_array().map(Vec::len), Some(1));
+    d.stop().await;
 }
