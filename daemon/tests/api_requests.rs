@@ -17,11 +17,12 @@ use tapelib_proto::v1::object_service_client::ObjectServiceClient;
 use tapelib_proto::v1::request_service_client::RequestServiceClient;
 use tapelib_proto::v1::system_service_client::SystemServiceClient;
 use tapelib_proto::v1::{
-    request_info, ChangePriorityRequest, DivaError, DriveState, GetObjectInfoRequest,
-    GetRequestRequest, ListAuditLogRequest, ListDrivesRequest, ListObjectsRequest,
-    ListRequestsRequest, ObjectRef, PageRequest, RequestInfo, RequestState, RequestType,
-    SetDriveStateRequest, SubmitArchiveRequest, SubmitDeleteRequest, SubmitEjectRequest,
-    SubmitInsertRequest, SubmitPartialRestoreRequest, SubmitRestoreRequest, WatchRequestRequest,
+    request_info, request_parameters, submit_verify_request, ChangePriorityRequest, DivaError,
+    DriveState, GetObjectInfoRequest, GetRequestRequest, ListAuditLogRequest, ListDrivesRequest,
+    ListObjectsRequest, ListRequestsRequest, ObjectRef, PageRequest, RequestInfo, RequestState,
+    RequestType, SetDriveStateRequest, SubmitArchiveRequest, SubmitDeleteRequest,
+    SubmitEjectRequest, SubmitInsertRequest, SubmitPartialRestoreRequest, SubmitRestoreRequest,
+    SubmitVerifyRequest, WatchRequestRequest,
 };
 use tapelib_proto::v1::{CancelRequestRequest, DivaStatusCode};
 use tonic::transport::Channel;
@@ -326,6 +327,36 @@ async fn archive_watch_object_info_restore_round_trip() {
         .await
         .expect_err("partial");
     assert_eq!(e.code(), tonic::Code::Unimplemented);
+
+    // Verify: the target is kept as submitted; no target is refused.
+    let vid = d
+        .requests()
+        .submit_verify(SubmitVerifyRequest {
+            target: Some(submit_verify_request::Target::Object(
+                object("news", "evening").expect("ref"),
+            )),
+            instance: Some(1),
+            priority: Some(5),
+        })
+        .await
+        .expect("verify")
+        .into_inner()
+        .request_id;
+    let v = d.get(vid).await;
+    assert_eq!(v.r#type, RequestType::Verify as i32);
+    assert_eq!(v.object, object("news", "evening"));
+    let Some(request_parameters::Parameters::Verify(p)) = v.parameters.and_then(|p| p.parameters)
+    else {
+        panic!("verify parameters");
+    };
+    assert_eq!(p.instance, Some(1));
+    assert_eq!(p.priority, Some(5));
+    let e = d
+        .requests()
+        .submit_verify(SubmitVerifyRequest::default())
+        .await
+        .expect_err("no target");
+    assert_eq!(diva(&e), DivaStatusCode::DivaErrInvalidParameter);
     d.stop().await;
 }
 
