@@ -24,7 +24,7 @@ use tapelib_proto::v1::{
     SubmitEjectRequest, SubmitInsertRequest, SubmitPartialRestoreRequest, SubmitRestoreRequest,
     SubmitVerifyRequest, WatchRequestRequest,
 };
-use tapelib_proto::v1::{CancelRequestRequest, DivaStatusCode};
+use tapelib_proto::v1::{CancelRequestRequest, DivaStatusCode, SubmitImportRequest};
 use tonic::transport::Channel;
 
 /// A daemon serving on 127.0.0.1 until `stop`.
@@ -357,6 +357,21 @@ async fn archive_watch_object_info_restore_round_trip() {
         .await
         .expect_err("no target");
     assert_eq!(diva(&e), DivaStatusCode::DivaErrInvalidParameter);
+    let e = d
+        .requests()
+        .submit_import(SubmitImportRequest {
+            barcodes: vec!["TL0001L8".into()],
+            media: "default".into(),
+            document: "{}".into(),
+            priority: None,
+        })
+        .await
+        .expect_err("document");
+    assert_eq!(e.code(), tonic::Code::Unimplemented);
+    assert_eq!(
+        diva(&e),
+        DivaStatusCode::DivaErrLicenseDoesNotSupportThisFeature
+    );
     d.stop().await;
 }
 
