@@ -491,6 +491,34 @@ async fn requests_and_objects_list_with_paging_and_filters() {
         .expect("pending")
         .into_inner();
     assert!(pending.requests.is_empty());
+    // UNSPECIFIED is ignored; an unknown value is refused.
+    let list = |states: Vec<i32>| ListRequestsRequest {
+        states,
+        ..Default::default()
+    };
+    let r = d
+        .requests()
+        .list_requests(list(vec![RequestState::Unspecified as i32]))
+        .await
+        .expect("unspecified")
+        .into_inner();
+    assert_eq!(r.requests.len(), 4);
+    let r = d
+        .requests()
+        .list_requests(list(vec![
+            RequestState::Pending as i32,
+            RequestState::Unspecified as i32,
+        ]))
+        .await
+        .expect("pending")
+        .into_inner();
+    assert!(r.requests.is_empty());
+    let e = d
+        .requests()
+        .list_requests(list(vec![99]))
+        .await
+        .expect_err("unknown state");
+    assert_eq!(diva(&e), DivaStatusCode::DivaErrInvalidParameter);
 
     // Objects in (collection, name) order, paged; since-date; deletions on request.
     let all = d
