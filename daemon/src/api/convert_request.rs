@@ -167,6 +167,12 @@ pub fn import(r: &pb::SubmitImportRequest) -> Result<RequestKind, ApiError> {
         Ok(pb::ImportConflict::Refuse) => ImportConflict::Refuse,
         Err(_) => return Err(invalid("on_conflict", "unknown policy")),
     };
+    // A document that cannot be read is refused now rather than when the tape is mounted.
+    if !r.document.trim().is_empty() {
+        if let Err(e) = crate::ops::export_document::ExportDocument::parse(&r.document) {
+            return Err(invalid("document", e.to_string()));
+        }
+    }
     Ok(RequestKind::Import(ImportParams {
         barcodes: r.barcodes.clone(),
         group: r.media.clone(),

@@ -4,7 +4,8 @@
 
 use serde_json::{json, Value};
 use tapelib_proto::v1::{
-    request_info, DivaStatus, ObjectInfo, ObjectRef, ObjectSummary, PageInfo, RequestInfo,
+    request_info, AuditEntry, DivaStatus, ObjectInfo, ObjectRef, ObjectSummary, PageInfo,
+    RequestInfo,
 };
 
 use super::{state_name, time_text, type_name};
@@ -209,6 +210,20 @@ pub fn object(o: &ObjectInfo) -> Value {
         "archive_time": time(o.archive_time.as_ref()),
         "source_server": o.source_server,
         "comments": o.comments,
+    })
+}
+
+pub fn audit(entries: &[AuditEntry], p: Option<&PageInfo>) -> Value {
+    json!({
+        "entries": entries.iter().map(|e| json!({
+            "seq": e.seq,
+            "time": time(e.time.as_ref()),
+            "actor": e.actor,
+            "action": e.action,
+            "subject": e.subject,
+            "details": e.details,
+        })).collect::<Vec<_>>(),
+        "page": page(p),
     })
 }
 

@@ -1,8 +1,8 @@
 //! Human-readable tables of requests and objects.
 
-use tapelib_proto::v1::{request_info, ObjectInfo, ObjectSummary, RequestInfo};
+use tapelib_proto::v1::{request_info, AuditEntry, ObjectInfo, ObjectSummary, RequestInfo};
 
-use super::{or_dash, state_name, time_text, type_name};
+use super::{or_dash, short_time as time_text, state_name, type_name};
 
 /// Left-aligned columns separated by two spaces.
 pub fn table(header: &[&str], rows: &[Vec<String>]) -> String {
@@ -162,7 +162,8 @@ fn result_lines(r: &request_info::Result) -> Vec<(String, String)> {
 }
 
 fn fields(pairs: &[(String, String)]) -> String {
-    let width = pairs.iter().map(|(k, _)| k.len()).max().unwrap_or(0);
+    // Keys are printed with their colon.
+    let width = pairs.iter().map(|(k, _)| k.len() + 1).max().unwrap_or(0);
     pairs
         .iter()
         .map(|(k, v)| format!("{:<width$}  {v}\n", format!("{k}:")))
@@ -316,4 +317,25 @@ pub fn object(o: &ObjectInfo) -> String {
         .collect();
     out.push_str(&table(&["FILE", "BYTES", "CRC32"], &rows));
     out
+}
+
+/// One line per audit entry.
+pub fn audit(entries: &[AuditEntry]) -> String {
+    let rows: Vec<Vec<String>> = entries
+        .iter()
+        .map(|e| {
+            vec![
+                e.seq.to_string(),
+                time_text(e.time.as_ref()),
+                e.actor.clone(),
+                e.action.clone(),
+                e.subject.clone(),
+                e.details.clone(),
+            ]
+        })
+        .collect();
+    table(
+        &["SEQ", "TIME", "ACTOR", "ACTION", "SUBJECT", "DETAILS"],
+        &rows,
+    )
 }
