@@ -6,6 +6,7 @@ mod copy;
 mod delete;
 mod eject;
 mod insert;
+pub mod partial_restore;
 mod restore;
 mod tape;
 
@@ -126,8 +127,8 @@ pub(crate) fn run(ctx: &mut OpContext, kind: &RequestKind) -> OpResult<OpOutcome
         RequestKind::Delete(p) => delete::run(ctx, p),
         RequestKind::Insert(p) => insert::run(ctx, p),
         RequestKind::Eject(p) => eject::run(ctx, p),
-        RequestKind::PartialRestore(_)
-        | RequestKind::Repack(_)
+        RequestKind::PartialRestore(p) => partial_restore::run(ctx, p),
+        RequestKind::Repack(_)
         | RequestKind::Export(_)
         | RequestKind::Import(_)
         | RequestKind::Verify(_) => Err(OpError::diva(
