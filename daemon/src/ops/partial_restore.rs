@@ -357,8 +357,7 @@ pub(crate) fn run(ctx: &mut OpContext, p: &PartialRestoreParams) -> OpResult<OpO
         let dests: Vec<String> = jobs.iter().map(|j| j.destination.clone()).collect();
         server.check_destination(p.file_path_root.as_deref(), &dests, p.overwrite)?;
     }
-    ctx.progress
-        .set_total(jobs.iter().map(|j| estimate(j)).sum());
+    ctx.progress.set_total(jobs.iter().map(estimate).sum());
     let (lib, drive) = ctx.drive_and_library()?;
     let mut parts = Vec::new();
     // Tapes in written order; on each, files by position.
