@@ -508,3 +508,88 @@ fn transport_stream_by_autodetect_and_dpx_frames() {
     assert_eq!(r.state, RequestState::Aborted, "{r:?}");
     assert!(!h.restore_root().join("ts3/x.ts").exists());
 }
+
+#[test]
+fn grpc_requests_convert_to_partial_restore_params() {
+    use tapelib_daemon::ops::partial_restore::partial_params_from_proto;
+    use tapelib_proto::v1::{
+        offset_pair, partial_restore_offset, ByteRange, FileOffsets, FrameRange, ObjectRef,
+        OffsetPair, PartialRestoreOffset, SubmitPartialRestoreRequest, TimecodeRange,
+    };
+    let file = |pairs: Vec<offset_pair::Range>| PartialRestoreOffset {
+        selection: Some(partial_restore_offset::Selection::File(FileOffsets {
+            source_file: "clip.mxf".into(),
+            destination_file: "part.mxf".into(),
+            pairs: pairs
+                .into_iter()
+                .map(|r| OffsetPair { range: Some(r) })
+                .collect(),
+        })),
+    };
+    let req = |format: i32, offsets| SubmitPartialRestoreRequest {
+        object: Some(ObjectRef {
+            name: "o".into(),
+            collection: "c".into(),
+        }),
+        destination_server: "restore".into(),
+        file_path_root: "out".into(),
+        format,
+        offsets,
+        ..Default::default()
+    };
+    let bytes = |begin, end| offset_pair::Range::Bytes(ByteRange { begin, end });
+    let p = partial_params_from_proto(&req(0, vec![file(vec![bytes(0, 1), bytes(1, 2)])])).unwrap();
+    assert_eq!(p.format, 0);
+    assert_eq!(p.file_path_root.as_deref(), Some("out"));
+    assert!(p.overwrite);
+    assert_eq!(
+        p.selection,
+        vec![PartialSelection::File {
+            source_file: "clip.mxf".into(),
+            destination_file: "part.mxf".into(),
+            ranges: vec![
+                PartialRange::Bytes { begin: 0, end: 1 },
+                PartialRange::Bytes { begin: 1, end: 2 }
+            ],
+        }]
+    );
+    let timecodes = |b: &str, e: &str| {
+        offset_pair::Range::Timecode(TimecodeRange {
+            begin: b.into(),
+            end: e.into(),
+        })
+    };
+    let p = partial_params_from_proto(&req(
+        6,
+        vec![file(vec![timecodes("10:00:00:00", "10:00:01:00")])],
+    ))
+    .unwrap();
+    assert_eq!(p.format, 6);
+    let dpx = PartialRestoreOffset {
+        selection: Some(partial_restore_offset::Selection::Range(FrameRange {
+            begin: 1,
+            end: 2,
+        })),
+    };
+    let p = partial_params_from_proto(&req(13, vec![dpx.clone()])).unwrap();
+    assert_eq!(
+        p.selection,
+        vec![PartialSelection::Frames { begin: 1, end: 2 }]
+    );
+    // Mismatched, unsupported and malformed selections are invalid parameters.
+    for bad in [
+        req(0, vec![dpx]),
+        req(7, vec![file(vec![timecodes("10:00:00:00", "10:00:01:00")])]),
+        req(6, vec![file(vec![timecodes("10:00:01:00", "10:00:00:00")])]),
+        req(6, vec![file(vec![timecodes("10:00:00", "10:00:01:00")])]),
+        req(0, vec![file(vec![bytes(5, 5)])]),
+        req(0, vec![]),
+    ] {
+        let e = partial_params_from_proto(&bad).unwrap_err();
+        assert_eq!(
+            e.diva_status(),
+            DivaStatusCode::DivaErrInvalidParameter,
+            "{bad:?}: {e}"
+        );
+    }
+}
