@@ -133,7 +133,7 @@ fn byte_ranges_are_concatenated_with_exclusive_ends() {
             "{begin}-{end}"
         );
     }
-    for f in [3, 4, 7, 8, 9, 10, 1, 14] {
+    for f in [2, 3, 4, 7, 8, 9, 10, 1, 14] {
         let k = partial(
             "bytes",
             "bad",
@@ -507,6 +507,49 @@ fn transport_stream_by_autodetect_and_dpx_frames() {
     ));
     assert_eq!(r.state, RequestState::Aborted, "{r:?}");
     assert!(!h.restore_root().join("ts3/x.ts").exists());
+}
+
+#[test]
+fn damaged_media_fails_with_an_invalid_parameter_and_writes_nothing() {
+    let h = start(|_| {});
+    let mut fake_mxf = vec![
+        0x06, 0x0e, 0x2b, 0x34, 0x02, 0x05, 0x01, 0x01, 0x0d, 0x01, 0x02, 0x01, 0x01, 0x02, 0x04,
+        0x00, 0x83, 0xff, 0xff, 0xff,
+    ];
+    fake_mxf.extend(bytes(3, 200_000));
+    let mut fake_ts = bytes(4, 188 * 500);
+    for p in fake_ts.chunks_exact_mut(188) {
+        p[0] = 0x47;
+    }
+    write_files(
+        &h.demo(),
+        &[
+            ("bad/a.mxf", fake_mxf),
+            ("bad/b.ts", fake_ts),
+            ("bad/c.bin", bytes(5, 1000)),
+        ],
+    );
+    archive(&h, "bad", &["bad"]);
+    for (format, src) in [
+        (6, "bad/a.mxf"),
+        (5, "bad/b.ts"),
+        (11, "bad/c.bin"),
+        (11, "bad/a.mxf"),
+    ] {
+        let r = h.run(partial(
+            "bad",
+            "out",
+            format,
+            vec![file(src, "cut", vec![tc("00:00:00:00", "00:00:01:00")])],
+        ));
+        assert_eq!(r.state, RequestState::Aborted, "{r:?}");
+        assert_eq!(
+            r.status,
+            DivaStatusCode::DivaErrInvalidParameter,
+            "{format} {src}: {r:?}"
+        );
+        assert!(!h.restore_root().join("out/cut").exists());
+    }
 }
 
 #[test]
