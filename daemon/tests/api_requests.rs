@@ -345,8 +345,8 @@ async fn archive_watch_object_info_restore_round_trip() {
         .requests()
         .submit_partial_restore(SubmitPartialRestoreRequest::default())
         .await
-        .expect_err("partial");
-    assert_eq!(e.code(), tonic::Code::Unimplemented);
+        .expect_err("partial restore without a selection");
+    assert_eq!(diva(&e), DivaStatusCode::DivaErrInvalidParameter);
 
     // Verify: the target is kept as submitted; no target is refused.
     let vid = d
