@@ -16,15 +16,21 @@ use tapelib_proto::prost_types::Timestamp;
 use tapelib_proto::v1::library_service_client::LibraryServiceClient;
 use tapelib_proto::v1::object_service_client::ObjectServiceClient;
 use tapelib_proto::v1::request_service_client::RequestServiceClient;
-use tapelib_proto::v1::{CancelRequestRequest, DivaStatusCode};
+use tapelib_proto::v1::system_service_client::SystemServiceClient;
 use tapelib_proto::v1::{
-    ChangePriorityRequest, DivaError, DriveState, GetObjectInfoRequest, GetRequestRequest,
-    ListDrivesRequest, ListObjectsRequest, ListRequestsRequest, ObjectRef, PageRequest,
-    RequestInfo, RequestState, RequestType, SetDriveStateRequest, SubmitArchiveRequest,
-    SubmitDeleteRequest, SubmitPartialRestoreRequest, SubmitRestoreRequest, WatchRequestRequest,
+    request_info, request_parameters, submit_verify_request, ChangePriorityRequest, DivaError,
+    DriveState, GetObjectInfoRequest, GetRequestRequest, ListAuditLogRequest, ListDrivesRequest,
+    ListObjectsRequest, ListRequestsRequest, ObjectRef, PageRequest, RequestInfo, RequestState,
+    RequestType, SetDriveStateRequest, SubmitArchiveRequest, SubmitDeleteRequest,
+    SubmitEjectRequest, SubmitInsertRequest, SubmitPartialRestoreRequest, SubmitRestoreRequest,
+    SubmitVerifyRequest, WatchRequestRequest,
 };
+use tapelib_proto::v1::{CancelRequestRequest, DivaStatusCode, SubmitImportRequest};
 use tokio_stream::wrappers::TcpListenerStream;
 use tonic::transport::Channel;
+
+/// The actor of calls that reach the services without the enforcement layer.
+const ACTOR: &str = "anonymous";
 
 /// A daemon serving on 127.0.0.1 until `stop`.
 struct Daemon {
@@ -56,12 +62,14 @@ async fn daemon() -> Daemon {
         &dir.path().join("auth"),
     )
     .expect("auth");
-    let routes = api::routes(engine.clone(), Arc::new(auth));
+    let (stopping_tx, stopping) = tokio::sync::watch::channel(false);
+    let routes = api::routes_until(engine.clone(), Arc::new(auth), stopping);
     let server = tokio::spawn(
         tonic::transport::Server::builder()
             .add_routes(routes)
-            .serve_with_incoming_shutdown(TcpListenerStream::new(listener), async {
+            .serve_with_incoming_shutdown(TcpListenerStream::new(listener), async move {
                 let _ = stopped.await;
+                stopping_tx.send_replace(true);
             }),
     );
     let channel = Channel::from_shared(addr.clone())
@@ -223,7 +231,7 @@ async fn archive_watch_object_info_restore_round_trip() {
     let last = updates.last().expect("updates");
     assert_eq!(state(last), RequestState::Completed, "{last:?}");
     assert_eq!(last.progress_percent, 100);
-    assert_eq!(last.submitted_by, "grpc");
+    assert_eq!(last.submitted_by, ACTOR);
     assert_eq!(last.r#type, RequestType::Archive as i32);
     // Updates only on change: no two equal messages in a row.
     assert!(updates.windows(2).all(|w| w[0] != w[1]));
@@ -337,8 +345,49 @@ async fn archive_watch_object_info_restore_round_trip() {
         .requests()
         .submit_partial_restore(SubmitPartialRestoreRequest::default())
         .await
-        .expect_err("partial");
-    assert_eq!(e.code(), tonic::Code::Unimplemented);
+        .expect_err("partial restore without a selection");
+    assert_eq!(diva(&e), DivaStatusCode::DivaErrInvalidParameter);
+
+    // Verify: the target is kept as submitted; no target is refused.
+    let vid = d
+        .requests()
+        .submit_verify(SubmitVerifyRequest {
+            target: Some(submit_verify_request::Target::Object(
+                object("news", "evening").expect("ref"),
+            )),
+            instance: Some(1),
+            priority: Some(5),
+        })
+        .await
+        .expect("verify")
+        .into_inner()
+        .request_id;
+    let v = d.get(vid).await;
+    assert_eq!(v.r#type, RequestType::Verify as i32);
+    assert_eq!(v.object, object("news", "evening"));
+    let Some(request_parameters::Parameters::Verify(p)) = v.parameters.and_then(|p| p.parameters)
+    else {
+        panic!("verify parameters");
+    };
+    assert_eq!(p.instance, Some(1));
+    assert_eq!(p.priority, Some(5));
+    let e = d
+        .requests()
+        .submit_verify(SubmitVerifyRequest::default())
+        .await
+        .expect_err("no target");
+    assert_eq!(diva(&e), DivaStatusCode::DivaErrInvalidParameter);
+    let e = d
+        .requests()
+        .submit_import(SubmitImportRequest {
+            barcodes: vec!["TL0001L8".into()],
+            media: "default".into(),
+            document: "{}".into(),
+            ..Default::default()
+        })
+        .await
+        .expect_err("document");
+    assert_eq!(diva(&e), DivaStatusCode::DivaErrInvalidParameter);
     d.stop().await;
 }
 
@@ -458,6 +507,34 @@ async fn requests_and_objects_list_with_paging_and_filters() {
         .expect("pending")
         .into_inner();
     assert!(pending.requests.is_empty());
+    // UNSPECIFIED is ignored; an unknown value is refused.
+    let list = |states: Vec<i32>| ListRequestsRequest {
+        states,
+        ..Default::default()
+    };
+    let r = d
+        .requests()
+        .list_requests(list(vec![RequestState::Unspecified as i32]))
+        .await
+        .expect("unspecified")
+        .into_inner();
+    assert_eq!(r.requests.len(), 4);
+    let r = d
+        .requests()
+        .list_requests(list(vec![
+            RequestState::Pending as i32,
+            RequestState::Unspecified as i32,
+        ]))
+        .await
+        .expect("pending")
+        .into_inner();
+    assert!(r.requests.is_empty());
+    let e = d
+        .requests()
+        .list_requests(list(vec![99]))
+        .await
+        .expect_err("unknown state");
+    assert_eq!(diva(&e), DivaStatusCode::DivaErrInvalidParameter);
 
     // Objects in (collection, name) order, paged; since-date; deletions on request.
     let all = d
@@ -513,6 +590,32 @@ async fn requests_and_objects_list_with_paging_and_filters() {
     assert_eq!(one.objects.len(), 1);
     assert_eq!(one.objects[0].file_count, 1);
     assert_eq!(one.objects[0].instance_count, 1);
+
+    // The audit log, newest first, filtered by subject and action.
+    let log = SystemServiceClient::new(d.channel.clone())
+        .list_audit_log(ListAuditLogRequest {
+            subject: "col/a".into(),
+            action_prefix: "object.".into(),
+            ..Default::default()
+        })
+        .await
+        .expect("audit")
+        .into_inner();
+    let actions: Vec<&str> = log.entries.iter().map(|e| e.action.as_str()).collect();
+    assert_eq!(actions, vec!["object.delete", "object.archive"]);
+    assert!(log.entries[0].seq > log.entries[1].seq);
+    let requests_by_grpc = SystemServiceClient::new(d.channel.clone())
+        .list_audit_log(ListAuditLogRequest {
+            actor: ACTOR.into(),
+            action_prefix: "request.submit".into(),
+            page: Some(PageRequest { page: 1, size: 2 }),
+            ..Default::default()
+        })
+        .await
+        .expect("audit")
+        .into_inner();
+    assert_eq!(requests_by_grpc.entries.len(), 2);
+    assert_eq!(requests_by_grpc.page.expect("page").total_items, 4);
     d.stop().await;
 }
 
@@ -603,8 +706,8 @@ async fn pending_requests_change_priority_and_cancel() {
     d.stop().await;
 }
 
-/// Runs `tapectl --addr ADDR ARGS...` and returns (exit code, stdout).
-async fn tapectl(addr: &str, args: &[&str]) -> (i32, String) {
+/// Runs `tapectl --addr ADDR ARGS...` and returns (exit code, stdout, stderr).
+async fn tapectl_full(addr: &str, args: &[&str]) -> (i32, String, String) {
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_tapectl"));
     cmd.arg("--addr").arg(addr).args(args);
     let out = tokio::task::spawn_blocking(move || cmd.output())
@@ -612,9 +715,15 @@ async fn tapectl(addr: &str, args: &[&str]) -> (i32, String) {
         .expect("join")
         .expect("run tapectl");
     let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
-    let code = out.status.code().expect("exit code");
+    let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
+    (out.status.code().expect("exit code"), stdout, stderr)
+}
+
+/// Runs `tapectl --addr ADDR ARGS...` and returns (exit code, stdout).
+async fn tapectl(addr: &str, args: &[&str]) -> (i32, String) {
+    let (code, stdout, stderr) = tapectl_full(addr, args).await;
     if code != 0 {
-        eprintln!("tapectl stderr: {}", String::from_utf8_lossy(&out.stderr));
+        eprintln!("tapectl stderr: {stderr}");
     }
     (code, stdout)
 }
@@ -659,6 +768,12 @@ async fn tapectl_submits_waits_and_reports_json() {
         v["files"][0]["crc32"],
         format!("{:08x}", crc32fast::hash(&content))
     );
+    let (code, out) = tapectl(&d.addr, &["--json", "audit", "--action", "object."]).await;
+    assert_eq!(code, 0, "{out}");
+    let v = parse(&out);
+    assert_eq!(v["entries"][0]["action"], "object.archive");
+    assert_eq!(v["entries"][0]["subject"], "show/ep1");
+    assert_eq!(v["entries"][0]["actor"], ACTOR);
     let (code, out) = tapectl(&d.addr, &["objects"]).await;
     assert_eq!(code, 0);
     assert!(
@@ -732,5 +847,211 @@ async fn tapectl_submits_waits_and_reports_json() {
     // Refusals print the DIVA name and exit 1.
     let (code, _) = tapectl(&d.addr, &["object", "show", "missing"]).await;
     assert_eq!(code, 1);
+    d.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn eject_takes_an_object_offline_and_insert_brings_it_back() {
+    let d = daemon().await;
+    write_files(&d.demo(), &[("f", bytes(10, 1000))]);
+    let id = d.archive("vault", "o", &["f"]).await;
+    let done = d.watch(id).await.pop().expect("archive");
+    let Some(request_info::Result::Archive(a)) = &done.result else {
+        panic!("archive result: {done:?}");
+    };
+    let tape = a.barcodes[0].clone();
+    let info = |d: &Daemon| {
+        let mut client = d.objects();
+        async move {
+            client
+                .get_object_info(GetObjectInfoRequest {
+                    object: object("vault", "o"),
+                })
+                .await
+                .expect("object")
+                .into_inner()
+                .object
+                .expect("object")
+        }
+    };
+
+    let e = d
+        .requests()
+        .submit_eject(SubmitEjectRequest {
+            barcodes: vec!["NOPE01L8".into()],
+            ..Default::default()
+        })
+        .await
+        .expect_err("unknown tape");
+    assert_eq!(diva(&e), DivaStatusCode::DivaErrTapeDoesntExist);
+    let eid = d
+        .requests()
+        .submit_eject(SubmitEjectRequest {
+            barcodes: vec![tape.clone()],
+            comments: "shelf 3".into(),
+            priority: None,
+        })
+        .await
+        .expect("eject")
+        .into_inner()
+        .request_id;
+    let ejected = d.watch(eid).await.pop().expect("eject");
+    assert_eq!(state(&ejected), RequestState::Completed, "{ejected:?}");
+    let Some(request_info::Result::Eject(r)) = &ejected.result else {
+        panic!("eject result: {ejected:?}");
+    };
+    assert_eq!(r.tapes[0].barcode, tape);
+
+    let o = info(&d).await;
+    assert!(!o.online);
+    assert!(!o.instances[0].online && !o.instances[0].tapes[0].online);
+    let e = d
+        .requests()
+        .submit_restore(SubmitRestoreRequest {
+            object: object("vault", "o"),
+            destination_server: "restore".into(),
+            ..Default::default()
+        })
+        .await
+        .expect_err("offline");
+    assert_eq!(diva(&e), DivaStatusCode::DivaErrObjectOffline);
+
+    let iid = d
+        .requests()
+        .submit_insert(SubmitInsertRequest::default())
+        .await
+        .expect("insert")
+        .into_inner()
+        .request_id;
+    let inserted = d.watch(iid).await.pop().expect("insert");
+    assert_eq!(state(&inserted), RequestState::Completed, "{inserted:?}");
+    let Some(request_info::Result::Insert(r)) = &inserted.result else {
+        panic!("insert result: {inserted:?}");
+    };
+    assert!(r.tapes.iter().any(|t| t.barcode == tape && t.known));
+    assert!(info(&d).await.online);
+    let e = d
+        .requests()
+        .submit_insert(SubmitInsertRequest {
+            library: "nowhere".into(),
+            ..Default::default()
+        })
+        .await
+        .expect_err("unknown library");
+    assert_eq!(e.code(), tonic::Code::NotFound);
+    d.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_open_watch_does_not_hold_up_shutdown() {
+    let d = daemon().await;
+    write_files(&d.demo(), &[("w", bytes(11, 10))]);
+    d.drives(DriveState::Down).await;
+    let id = d.archive("c", "w", &["w"]).await;
+    let mut stream = d
+        .requests()
+        .watch_request(WatchRequestRequest { request_id: id })
+        .await
+        .expect("watch")
+        .into_inner();
+    let first = stream.message().await.expect("first").expect("update");
+    assert_eq!(
+        first.request.map(|r| state(&r)),
+        Some(RequestState::Pending)
+    );
+    // `stop` waits for the server to finish, which it can only do once the stream ends.
+    d.stop().await;
+    let end = tokio::time::timeout(Duration::from_secs(10), stream.message())
+        .await
+        .expect("stream ended");
+    match end {
+        Err(status) => assert_eq!(status.code(), tonic::Code::Unavailable),
+        Ok(None) => {}
+        Ok(Some(m)) => panic!("unexpected update after shutdown: {m:?}"),
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn tapectl_copies_to_another_group_and_deletes_an_instance() {
+    let d = daemon().await;
+    d.engine
+        .state()
+        .catalog
+        .create_group(
+            &tapelib_daemon::catalog::TapeGroup {
+                name: "offsite".into(),
+                description: String::new(),
+                generation: None,
+                created: time::OffsetDateTime::now_utc(),
+            },
+            "test",
+        )
+        .expect("group");
+    write_files(&d.demo(), &[("m.mxf", bytes(12, 20_000))]);
+    let (code, out) = tapectl(
+        &d.addr,
+        &[
+            "archive", "news", "m", "m.mxf", "--server", "demo", "--media", "default", "--wait",
+        ],
+    )
+    .await;
+    assert_eq!(code, 0, "{out}");
+    assert!(out.contains("COMPLETED"), "{out}");
+
+    let (code, _, err) = tapectl_full(&d.addr, &["copy", "news", "m", "--media", "nowhere"]).await;
+    assert_eq!(code, 1);
+    assert!(err.contains("DIVA_ERR_GROUP_DOESNT_EXIST"), "{err}");
+    let (code, out) = tapectl(
+        &d.addr,
+        &[
+            "--json", "copy", "news", "m", "--media", "offsite", "--wait",
+        ],
+    )
+    .await;
+    assert_eq!(code, 0, "{out}");
+    let v = parse(&out);
+    assert_eq!(v["state"], "COMPLETED");
+    assert_eq!(v["result"]["copy"]["source_instance_id"], 1);
+    let copy = v["result"]["copy"]["instance_id"]
+        .as_u64()
+        .expect("instance");
+    let (_, out) = tapectl(&d.addr, &["--json", "object", "news", "m"]).await;
+    let v = parse(&out);
+    let groups: Vec<&str> = v["instances"]
+        .as_array()
+        .expect("instances")
+        .iter()
+        .filter_map(|i| i["group"].as_str())
+        .collect();
+    assert_eq!(groups, vec!["default", "offsite"]);
+
+    let (code, out) = tapectl(
+        &d.addr,
+        &["--json", "delete", "news", "m", "--instance", "1", "--wait"],
+    )
+    .await;
+    assert_eq!(code, 0, "{out}");
+    assert_eq!(parse(&out)["result"]["delete"]["object_deleted"], false);
+    // The copy is the last instance now: deleting it alone is refused.
+    let (code, out, err) = tapectl_full(
+        &d.addr,
+        &[
+            "--json",
+            "delete",
+            "news",
+            "m",
+            "--instance",
+            &copy.to_string(),
+            "--wait",
+        ],
+    )
+    .await;
+    assert_eq!(code, 1, "{out}");
+    assert!(
+        err.contains("DIVA_ERR_LAST_INSTANCE") || out.contains("DIVA_ERR_LAST_INSTANCE"),
+        "{out}{err}"
+    );
+    let (_, out) = tapectl(&d.addr, &["--json", "object", "news", "m"]).await;
+    assert_eq!(parse(&out)["instances"].as_array().map(Vec::len), Some(1));
     d.stop().await;
 }

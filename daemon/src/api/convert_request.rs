@@ -167,6 +167,12 @@ pub fn import(r: &pb::SubmitImportRequest) -> Result<RequestKind, ApiError> {
         Ok(pb::ImportConflict::Refuse) => ImportConflict::Refuse,
         Err(_) => return Err(invalid("on_conflict", "unknown policy")),
     };
+    // A document that cannot be read is refused now rather than when the tape is mounted.
+    if !r.document.trim().is_empty() {
+        if let Err(e) = crate::ops::export_document::ExportDocument::parse(&r.document) {
+            return Err(invalid("document", e.to_string()));
+        }
+    }
     Ok(RequestKind::Import(ImportParams {
         barcodes: r.barcodes.clone(),
         group: r.media.clone(),
@@ -389,6 +395,33 @@ fn result(r: &RequestResult) -> request_info::Result {
             barcodes: barcodes.clone(),
             file_count: count(*file_count),
             bytes: *bytes,
+        }),
+        RequestResult::PartialRestore {
+            instance_id,
+            barcodes,
+            parts,
+            bytes_read,
+            bytes_written,
+        } => R::PartialRestore(pb::PartialRestoreResult {
+            instance_id: count(*instance_id),
+            barcodes: barcodes.clone(),
+            parts: parts
+                .iter()
+                .map(|p| pb::RestoredPart {
+                    source: p.source.clone(),
+                    destination: p.destination.clone(),
+                    bytes_read: p.bytes_read,
+                    source_size: p.source_size,
+                    bytes_written: p.bytes_written,
+                    first_frame: p.first_frame,
+                    last_frame: p.last_frame,
+                    first_timecode: p.first_timecode.clone().unwrap_or_default(),
+                    last_timecode: p.last_timecode.clone().unwrap_or_default(),
+                    note: p.note.clone().unwrap_or_default(),
+                })
+                .collect(),
+            bytes_read: *bytes_read,
+            bytes_written: *bytes_written,
         }),
         RequestResult::Copy {
             source_instance_id,

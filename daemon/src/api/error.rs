@@ -126,4 +126,26 @@ mod tests {
         assert_eq!(code, tonic::Code::Internal);
         assert_eq!(d.name, "DIVA_ERR_INTERNAL");
     }
+
+    #[test]
+    fn engine_refusals_keep_their_diva_code() {
+        let (code, d) = diva(ApiError::Op(OpError::diva(
+            DivaStatusCode::DivaErrObjectOffline,
+            "object c/o is offline",
+        )));
+        assert_eq!(code, DivaStatusCode::DivaErrObjectOffline.grpc_code());
+        assert_eq!(d.name, "DIVA_ERR_OBJECT_OFFLINE");
+        let (code, d) = diva(ApiError::Request(RequestError::NotFound { id: 4 }));
+        assert_eq!(code, tonic::Code::NotFound);
+        assert_eq!(d.name, "DIVA_ERR_NO_SUCH_REQUEST");
+        let (_, d) = diva(ApiError::Catalog(CatalogError::ObjectNotFound {
+            collection: "c".into(),
+            name: "o".into(),
+        }));
+        assert_eq!(d.name, "DIVA_ERR_OBJECT_DOESNT_EXIST");
+        let (code, d) = diva(ApiError::Unsupported("not here".into()));
+        assert_eq!(code, tonic::Code::Unimplemented);
+        assert_eq!(d.name, "DIVA_ERR_LICENSE_DOES_NOT_SUPPORT_THIS_FEATURE");
+        assert_eq!(d.message, "not here");
+    }
 }

@@ -5,6 +5,7 @@
 //! Library and catalog calls block (SCSI commands, sled I/O), so every handler runs them
 //! on tokio's blocking pool.
 
+mod audit;
 pub mod auth;
 pub mod authz;
 mod caller;
@@ -85,7 +86,7 @@ pub fn routes(engine: Arc<Engine>, auth: Arc<Auth>) -> tonic::service::Routes {
 }
 
 /// Like [`routes`]; open watch streams end when `stopping` turns true.
-fn routes_until(
+pub fn routes_until(
     engine: Arc<Engine>,
     auth: Arc<Auth>,
     stopping: watch::Receiver<bool>,

@@ -81,52 +81,73 @@ fn all_requests(engine: &Engine) -> Result<Vec<RequestRecord>, ApiError> {
     }
 }
 
-fn matches(req: &ListRequestsRequest, info: &RequestInfo, rec: &RequestRecord) -> bool {
-    if !req.states.is_empty()
-        && !req
-            .states
-            .iter()
-            .any(|&s| s == info.state || s == RequestState::Unspecified as i32)
-    {
-        return false;
-    }
-    if !req.types.is_empty()
-        && !req
-            .types
-            .iter()
-            .any(|&t| t == info.r#type || t == RequestType::Unspecified as i32)
-    {
-        return false;
-    }
-    if let Some(since) = &req.since {
-        let submitted = rec.submitted.unix_timestamp_nanos();
-        let since = i128::from(since.seconds) * 1_000_000_000 + i128::from(since.nanos);
-        if submitted < since {
-            return false;
+/// The filters of a list call, checked: unknown enum values are refused, UNSPECIFIED is
+/// ignored.
+struct Filter<'a> {
+    states: Vec<i32>,
+    types: Vec<i32>,
+    since: Option<i128>,
+    object: Option<&'a ObjectRef>,
+}
+
+fn enum_filter(
+    parameter: &'static str,
+    values: &[i32],
+    known: impl Fn(i32) -> bool,
+) -> Result<Vec<i32>, ApiError> {
+    let mut out = Vec::new();
+    for &v in values {
+        if !known(v) {
+            return Err(ApiError::InvalidParameter {
+                parameter,
+                reason: format!("{v} is not a known value"),
+            });
+        }
+        if v != 0 {
+            out.push(v);
         }
     }
-    if let Some(want) = &req.object {
-        if info.object.as_ref() != Some(want) {
-            return false;
+    Ok(out)
+}
+
+impl<'a> Filter<'a> {
+    fn new(req: &'a ListRequestsRequest) -> Result<Self, ApiError> {
+        if let Some(ObjectRef { name, collection }) = &req.object {
+            if name.is_empty() || collection.is_empty() {
+                return Err(ApiError::InvalidParameter {
+                    parameter: "object",
+                    reason: "both name and collection are required".into(),
+                });
+            }
         }
+        Ok(Filter {
+            states: enum_filter("states", &req.states, |v| RequestState::try_from(v).is_ok())?,
+            types: enum_filter("types", &req.types, |v| RequestType::try_from(v).is_ok())?,
+            since: req
+                .since
+                .as_ref()
+                .map(|t| i128::from(t.seconds) * 1_000_000_000 + i128::from(t.nanos)),
+            object: req.object.as_ref(),
+        })
     }
-    true
+
+    fn matches(&self, info: &RequestInfo, rec: &RequestRecord) -> bool {
+        (self.states.is_empty() || self.states.contains(&info.state))
+            && (self.types.is_empty() || self.types.contains(&info.r#type))
+            && self
+                .since
+                .is_none_or(|since| rec.submitted.unix_timestamp_nanos() >= since)
+            && self.object.is_none_or(|o| info.object.as_ref() == Some(o))
+    }
 }
 
 fn list(engine: &Engine, req: &ListRequestsRequest) -> Result<ListRequestsResponse, ApiError> {
-    if let Some(ObjectRef { name, collection }) = &req.object {
-        if name.is_empty() || collection.is_empty() {
-            return Err(ApiError::InvalidParameter {
-                parameter: "object",
-                reason: "both name and collection are required".into(),
-            });
-        }
-    }
+    let filter = Filter::new(req)?;
     let mut infos: Vec<RequestInfo> = all_requests(engine)?
         .iter()
         .filter_map(|rec| {
             let info = conv::request_info(rec);
-            matches(req, &info, rec).then_some(info)
+            filter.matches(&info, rec).then_some(info)
         })
         .collect();
     infos.reverse();
@@ -199,11 +220,6 @@ async fn stopped(stopping: &mut watch::Receiver<bool>) {
     }
 }
 
-/// Partial restores are served elsewhere; until then the call is refused outright.
-fn partial_restore_unavailable() -> Status {
-    Status::unimplemented("partial restore is not available yet")
-}
-
 #[tonic::async_trait]
 impl RequestService for RequestApi {
     async fn submit_archive(
@@ -228,9 +244,15 @@ impl RequestService for RequestApi {
 
     async fn submit_partial_restore(
         &self,
-        _request: Request<SubmitPartialRestoreRequest>,
+        request: Request<SubmitPartialRestoreRequest>,
     ) -> Result<Response<SubmitResponse>, Status> {
-        Err(partial_restore_unavailable())
+        let actor = caller(&request);
+        let r = request.into_inner();
+        let kind = crate::ops::partial_restore::partial_params_from_proto(&r)
+            .map(crate::request::RequestKind::PartialRestore)
+            .map_err(ApiError::Op);
+        self.submit("SubmitPartialRestore", actor, kind, r.priority)
+            .await
     }
 
     async fn submit_copy(

@@ -13,9 +13,9 @@ use tapelib_proto::v1::request_service_client::RequestServiceClient;
 use tapelib_proto::v1::system_service_client::SystemServiceClient;
 use tapelib_proto::v1::{
     CancelRequestRequest, ChangePriorityRequest, GetObjectInfoRequest, GetRequestRequest,
-    ListObjectsRequest, ListRequestsRequest, ObjectRef, RequestInfo, RequestState, RequestType,
-    SubmitArchiveRequest, SubmitCopyRequest, SubmitDeleteRequest, SubmitEjectRequest,
-    SubmitInsertRequest, SubmitRestoreRequest, WatchRequestRequest,
+    ListAuditLogRequest, ListObjectsRequest, ListRequestsRequest, ObjectRef, RequestInfo,
+    RequestState, RequestType, SubmitArchiveRequest, SubmitCopyRequest, SubmitDeleteRequest,
+    SubmitEjectRequest, SubmitInsertRequest, SubmitRestoreRequest, WatchRequestRequest,
 };
 use tapelib_proto::v1::{
     DivaError, Drive, DriveState, Element, GetInventoryRequest, GetVersionRequest,
@@ -187,6 +187,23 @@ enum Command {
     },
     /// Show an object with its instances and files.
     Object { collection: String, name: String },
+    /// The audit log, newest first.
+    Audit {
+        /// Only entries at or after this RFC 3339 instant.
+        #[arg(long)]
+        since: Option<String>,
+        /// Only entries by this actor.
+        #[arg(long, default_value = "")]
+        actor: String,
+        /// Only actions starting with this (e.g. "object." or "request.state").
+        #[arg(long, default_value = "")]
+        action: String,
+        /// Only entries about this subject ("collection/name", request id, barcode).
+        #[arg(long, default_value = "")]
+        subject: String,
+        #[command(flatten)]
+        page: PageOpts,
+    },
 }
 
 /// Options of every submission.
@@ -864,6 +881,39 @@ async fn objects(
     Ok(cli::table::objects(&all))
 }
 
+async fn audit(
+    channel: Channel,
+    json_out: bool,
+    filter: ListAuditLogRequest,
+    paging: &PageOpts,
+) -> Result<String> {
+    let mut client = SystemServiceClient::new(channel);
+    let mut all = Vec::new();
+    let mut page = paging.page.unwrap_or(1);
+    let info = loop {
+        let resp = client
+            .list_audit_log(ListAuditLogRequest {
+                page: Some(PageRequest {
+                    page,
+                    size: paging.size,
+                }),
+                ..filter.clone()
+            })
+            .await
+            .map_err(CallError::from)?
+            .into_inner();
+        all.extend(resp.entries);
+        match resp.page {
+            Some(p) if p.has_more && paging.page.is_none() => page += 1,
+            info => break info,
+        }
+    };
+    if json_out {
+        return pretty(&cli::json::audit(&all, info.as_ref()));
+    }
+    Ok(cli::table::audit(&all))
+}
+
 fn since(text: Option<&str>) -> Result<Option<tapelib_proto::prost_types::Timestamp>> {
     text.map(|t| {
         cli::parse_time(t).with_context(|| format!("--since {t:?} is not an RFC 3339 instant"))
@@ -983,6 +1033,24 @@ async fn run(args: Args) -> Result<Output> {
                 cli::table::object(&info)
             }
             .into())
+        }
+        Command::Audit {
+            since: from,
+            actor,
+            action,
+            subject,
+            page,
+        } => {
+            let filter = ListAuditLogRequest {
+                since: since(from.as_deref())?,
+                actor,
+                action_prefix: action,
+                subject,
+                ..Default::default()
+            };
+            audit(connect(addr).await?, j, filter, &page)
+                .await
+                .map(Output::from)
         }
     }
 }

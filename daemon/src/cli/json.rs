@@ -4,7 +4,8 @@
 
 use serde_json::{json, Value};
 use tapelib_proto::v1::{
-    request_info, DivaStatus, ObjectInfo, ObjectRef, ObjectSummary, PageInfo, RequestInfo,
+    request_info, AuditEntry, DivaStatus, ObjectInfo, ObjectRef, ObjectSummary, PageInfo,
+    RequestInfo,
 };
 
 use super::{state_name, time_text, type_name};
@@ -59,6 +60,26 @@ fn result(r: &request_info::Result) -> Value {
                 "barcodes": a.barcodes,
                 "file_count": a.file_count,
                 "bytes": a.bytes,
+            }
+        }),
+        R::PartialRestore(p) => json!({
+            "partial_restore": {
+                "instance_id": p.instance_id,
+                "barcodes": p.barcodes,
+                "bytes_read": p.bytes_read,
+                "bytes_written": p.bytes_written,
+                "parts": p.parts.iter().map(|x| json!({
+                    "source": x.source,
+                    "destination": x.destination,
+                    "bytes_read": x.bytes_read,
+                    "source_size": x.source_size,
+                    "bytes_written": x.bytes_written,
+                    "first_frame": x.first_frame,
+                    "last_frame": x.last_frame,
+                    "first_timecode": x.first_timecode,
+                    "last_timecode": x.last_timecode,
+                    "note": x.note,
+                })).collect::<Vec<_>>(),
             }
         }),
         R::Copy(c) => json!({
@@ -209,6 +230,20 @@ pub fn object(o: &ObjectInfo) -> Value {
         "archive_time": time(o.archive_time.as_ref()),
         "source_server": o.source_server,
         "comments": o.comments,
+    })
+}
+
+pub fn audit(entries: &[AuditEntry], p: Option<&PageInfo>) -> Value {
+    json!({
+        "entries": entries.iter().map(|e| json!({
+            "seq": e.seq,
+            "time": time(e.time.as_ref()),
+            "actor": e.actor,
+            "action": e.action,
+            "subject": e.subject,
+            "details": e.details,
+        })).collect::<Vec<_>>(),
+        "page": page(p),
     })
 }
 

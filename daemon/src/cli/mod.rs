@@ -51,6 +51,18 @@ pub fn time_text(t: Option<&Timestamp>) -> String {
         .unwrap_or_default()
 }
 
+/// "YYYY-MM-DD HH:MM:SS" (UTC) for tables; empty when unset or out of range.
+pub fn short_time(t: Option<&Timestamp>) -> String {
+    let Some(t) = t else {
+        return String::new();
+    };
+    let format = time::macros::format_description!("[year]-[month]-[day] [hour]:[minute]:[second]");
+    OffsetDateTime::from_unix_timestamp(t.seconds)
+        .ok()
+        .and_then(|d| d.format(&format).ok())
+        .unwrap_or_default()
+}
+
 /// Parses an RFC 3339 instant given on the command line.
 pub fn parse_time(text: &str) -> Result<Timestamp, time::error::Parse> {
     let t = OffsetDateTime::parse(text, &Rfc3339)?;
@@ -82,6 +94,7 @@ mod tests {
         assert_eq!(time_text(Some(&t)), "2026-12-04T13:00:00.5Z");
         assert!(parse_time("yesterday").is_err());
         assert_eq!(time_text(None), "");
+        assert_eq!(short_time(Some(&t)), "2026-12-04 13:00:00");
     }
 
     #[test]

@@ -1,8 +1,8 @@
 //! Human-readable tables of requests and objects.
 
-use tapelib_proto::v1::{request_info, ObjectInfo, ObjectSummary, RequestInfo};
+use tapelib_proto::v1::{request_info, AuditEntry, ObjectInfo, ObjectSummary, RequestInfo};
 
-use super::{or_dash, state_name, time_text, type_name};
+use super::{or_dash, short_time as time_text, state_name, type_name};
 
 /// Left-aligned columns separated by two spaces.
 pub fn table(header: &[&str], rows: &[Vec<String>]) -> String {
@@ -86,6 +86,39 @@ fn result_lines(r: &request_info::Result) -> Vec<(String, String)> {
             ("files".into(), a.file_count.to_string()),
             ("bytes".into(), a.bytes.to_string()),
         ],
+        R::PartialRestore(p) => {
+            let mut v = vec![
+                ("instance".into(), p.instance_id.to_string()),
+                ("tapes read".into(), list(&p.barcodes)),
+                ("bytes read".into(), p.bytes_read.to_string()),
+                ("bytes written".into(), p.bytes_written.to_string()),
+            ];
+            for x in &p.parts {
+                let frames = match (x.first_frame, x.last_frame) {
+                    (Some(a), Some(b)) => format!(
+                        ", frames {a}–{b} ({}–{})",
+                        or_dash(&x.first_timecode),
+                        or_dash(&x.last_timecode)
+                    ),
+                    _ => String::new(),
+                };
+                v.push((
+                    x.destination.clone(),
+                    format!(
+                        "from {}: {} of {} bytes read{frames}{}",
+                        x.source,
+                        x.bytes_read,
+                        x.source_size,
+                        if x.note.is_empty() {
+                            String::new()
+                        } else {
+                            format!("; {}", x.note)
+                        }
+                    ),
+                ));
+            }
+            v
+        }
         R::Copy(c) => vec![
             ("source instance".into(), c.source_instance_id.to_string()),
             ("new instance".into(), c.instance_id.to_string()),
@@ -162,7 +195,8 @@ fn result_lines(r: &request_info::Result) -> Vec<(String, String)> {
 }
 
 fn fields(pairs: &[(String, String)]) -> String {
-    let width = pairs.iter().map(|(k, _)| k.len()).max().unwrap_or(0);
+    // Keys are printed with their colon.
+    let width = pairs.iter().map(|(k, _)| k.len() + 1).max().unwrap_or(0);
     pairs
         .iter()
         .map(|(k, v)| format!("{:<width$}  {v}\n", format!("{k}:")))
@@ -316,4 +350,25 @@ pub fn object(o: &ObjectInfo) -> String {
         .collect();
     out.push_str(&table(&["FILE", "BYTES", "CRC32"], &rows));
     out
+}
+
+/// One line per audit entry.
+pub fn audit(entries: &[AuditEntry]) -> String {
+    let rows: Vec<Vec<String>> = entries
+        .iter()
+        .map(|e| {
+            vec![
+                e.seq.to_string(),
+                time_text(e.time.as_ref()),
+                e.actor.clone(),
+                e.action.clone(),
+                e.subject.clone(),
+                e.details.clone(),
+            ]
+        })
+        .collect();
+    table(
+        &["SEQ", "TIME", "ACTOR", "ACTION", "SUBJECT", "DETAILS"],
+        &rows,
+    )
 }

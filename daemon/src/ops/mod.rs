@@ -10,6 +10,8 @@ mod export;
 pub mod export_document;
 mod import;
 mod insert;
+pub mod partial_restore;
+mod repack;
 mod restore;
 mod tape;
 mod verify;
@@ -134,13 +136,8 @@ pub(crate) fn run(ctx: &mut OpContext, kind: &RequestKind) -> OpResult<OpOutcome
         RequestKind::Verify(p) => verify::run(ctx, p),
         RequestKind::Export(p) => export::run(ctx, p),
         RequestKind::Import(p) => import::run(ctx, p),
-        RequestKind::PartialRestore(_) | RequestKind::Repack(_) => Err(OpError::diva(
-            DivaStatusCode::DivaErrLicenseDoesNotSupportThisFeature,
-            format!(
-                "{} requests are not supported by this daemon yet",
-                kind.name()
-            ),
-        )),
+        RequestKind::Repack(p) => repack::run(ctx, p),
+        RequestKind::PartialRestore(p) => partial_restore::run(ctx, p),
     }
 }
 
