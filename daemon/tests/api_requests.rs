@@ -1055,3 +1055,86 @@ async fn tapectl_copies_to_another_group_and_deletes_an_instance() {
     assert_eq!(parse(&out)["instances"].as_array().map(Vec::len), Some(1));
     d.stop().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn tapectl_runs_tape_operations_and_partial_restores() {
+    let d = daemon().await;
+    let content = bytes(9, 40_000);
+    write_files(&d.demo(), &[("clip/a.bin", content.clone())]);
+    let (code, out) = tapectl(
+        &d.addr,
+        &[
+            "--json", "archive", "news", "clip", "clip", "--server", "demo", "--media", "default",
+            "--wait",
+        ],
+    )
+    .await;
+    assert_eq!(code, 0, "{out}");
+    let barcode = parse(&out)["result"]["archive"]["barcodes"][0]
+        .as_str()
+        .expect("barcode")
+        .to_string();
+
+    // Two byte ranges of one file, concatenated; the end of each is exclusive.
+    let (code, out) = tapectl(
+        &d.addr,
+        &[
+            "--json",
+            "partial-restore",
+            "news",
+            "clip",
+            "--server",
+            "restore",
+            "--path-root",
+            "part",
+            "--format",
+            "bytes",
+            "--range",
+            "clip/a.bin=cut.bin@10-20,30000-30005",
+            "--wait",
+        ],
+    )
+    .await;
+    assert_eq!(code, 0, "{out}");
+    let got = std::fs::read(d.dir.path().join("restore/part/cut.bin")).expect("cut");
+    let mut want = content[10..20].to_vec();
+    want.extend_from_slice(&content[30_000..30_005]);
+    assert_eq!(got, want);
+
+    let (code, out) = tapectl(&d.addr, &["--json", "verify", &barcode, "--wait"]).await;
+    assert_eq!(code, 0, "{out}");
+    assert_eq!(parse(&out)["type"], "verify");
+    let (code, out) = tapectl(&d.addr, &["verify", "news", "clip", "--wait"]).await;
+    assert_eq!(code, 0, "{out}");
+
+    // States: a reason is required, and REPACKING is not the operator's to set.
+    let (code, _) = tapectl(&d.addr, &["tape-state", &barcode, "disabled"]).await;
+    assert_eq!(code, 1);
+    let (code, out) = tapectl(
+        &d.addr,
+        &[
+            "--json",
+            "tape-state",
+            &barcode,
+            "disabled",
+            "--reason",
+            "shelf check",
+        ],
+    )
+    .await;
+    assert_eq!(code, 0, "{out}");
+    assert_eq!(parse(&out)["state"], "DISABLED");
+    let (code, out) = tapectl(&d.addr, &["tape-state", &barcode, "active"]).await;
+    assert_eq!(code, 0, "{out}");
+
+    let (code, out) = tapectl(&d.addr, &["group-create", "vault"]).await;
+    assert_eq!(code, 0, "{out}");
+    let (code, out) = tapectl(
+        &d.addr,
+        &["--json", "repack", &barcode, "--media", "vault", "--wait"],
+    )
+    .await;
+    assert_eq!(code, 0, "{out}");
+    assert_eq!(parse(&out)["state"], "COMPLETED");
+    d.stop().await;
+}

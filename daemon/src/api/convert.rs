@@ -117,8 +117,7 @@ pub fn tape_state(s: TapeState) -> ProtoTapeState {
         TapeState::Broken => ProtoTapeState::Broken,
         TapeState::Full => ProtoTapeState::Full,
         TapeState::Exported => ProtoTapeState::Exported,
-        // The API has no REPACKING state; such a tape is neither writable nor set aside.
-        TapeState::Repacking => ProtoTapeState::Unspecified,
+        TapeState::Repacking => ProtoTapeState::Repacking,
     }
 }
 

@@ -16,7 +16,7 @@ use tonic::{Request, Response, Status};
 
 use super::paging::paginate;
 use super::{blocking, convert, ApiError, DaemonState};
-use crate::catalog::{Cursor, TapeRecord, MAX_PAGE};
+use crate::catalog::{Cursor, TapeRecord, TapeState, MAX_PAGE};
 use crate::library::TapeLibrary;
 
 /// The `LibraryService` implementation.
@@ -247,6 +247,68 @@ fn get_tape(state: &DaemonState, barcode: &str) -> Result<GetTapeResponse, ApiEr
     })
 }
 
+/// Operators set ACTIVE, DISABLED, BROKEN and FULL; REPACKING and EXPORTED belong to the
+/// requests that do the work. The catalog checks the transition and the reason.
+fn set_tape_state(
+    state: &DaemonState,
+    req: &SetTapeStateRequest,
+    actor: &str,
+) -> Result<SetTapeStateResponse, ApiError> {
+    use tapelib_proto::v1::TapeState as P;
+    let to = match P::try_from(req.state) {
+        Ok(P::Active) => TapeState::Active,
+        Ok(P::Disabled) => TapeState::Disabled,
+        Ok(P::Broken) => TapeState::Broken,
+        Ok(P::Full) => TapeState::Full,
+        Ok(P::Repacking) | Ok(P::Exported) => {
+            return Err(ApiError::InvalidParameter {
+                parameter: "state",
+                reason: "REPACKING and EXPORTED are set by repack and export requests".into(),
+            })
+        }
+        Ok(P::Unspecified) | Err(_) => {
+            return Err(ApiError::InvalidParameter {
+                parameter: "state",
+                reason: "a tape state is required".into(),
+            })
+        }
+    };
+    let barcode = req.barcode.trim();
+    let reason = Some(req.reason.as_str()).filter(|r| !r.trim().is_empty());
+    let t = state.catalog.set_tape_state(barcode, to, reason, actor)?;
+    let count = object_count(state, &t.barcode)?;
+    Ok(SetTapeStateResponse {
+        tape: Some(convert::tape(t, &state.libraries, count)),
+    })
+}
+
+fn create_group(
+    state: &DaemonState,
+    req: &CreateGroupRequest,
+    actor: &str,
+) -> Result<CreateGroupResponse, ApiError> {
+    let group = crate::catalog::TapeGroup {
+        name: req.name.trim().to_string(),
+        description: req.description.clone(),
+        generation: None,
+        created: time::OffsetDateTime::now_utc(),
+    };
+    state.catalog.create_group(&group, actor)?;
+    let created = list_groups(
+        state,
+        &ListGroupsRequest {
+            page: Some(tapelib_proto::v1::PageRequest {
+                page: 1,
+                size: MAX_PAGE as u32,
+            }),
+        },
+    )?
+    .groups
+    .into_iter()
+    .find(|g| g.name == group.name);
+    Ok(CreateGroupResponse { group: created })
+}
+
 fn list_groups(
     state: &DaemonState,
     req: &ListGroupsRequest,
@@ -365,9 +427,14 @@ impl LibraryService for LibraryApi {
 
     async fn set_tape_state(
         &self,
-        _request: Request<SetTapeStateRequest>,
+        request: Request<SetTapeStateRequest>,
     ) -> Result<Response<SetTapeStateResponse>, Status> {
-        Err(Status::unimplemented("SetTapeState is not served yet"))
+        let actor = super::caller(&request);
+        let state = self.state.clone();
+        let req = request.into_inner();
+        Ok(Response::new(
+            blocking(move || set_tape_state(&state, &req, &actor)).await?,
+        ))
     }
 
     async fn list_groups(
@@ -383,9 +450,14 @@ impl LibraryService for LibraryApi {
 
     async fn create_group(
         &self,
-        _request: Request<CreateGroupRequest>,
+        request: Request<CreateGroupRequest>,
     ) -> Result<Response<CreateGroupResponse>, Status> {
-        Err(Status::unimplemented("CreateGroup is not served yet"))
+        let actor = super::caller(&request);
+        let state = self.state.clone();
+        let req = request.into_inner();
+        Ok(Response::new(
+            blocking(move || create_group(&state, &req, &actor)).await?,
+        ))
     }
 
     async fn list_servers(

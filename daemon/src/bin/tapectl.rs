@@ -12,6 +12,13 @@ use tapelib_proto::v1::object_service_client::ObjectServiceClient;
 use tapelib_proto::v1::request_service_client::RequestServiceClient;
 use tapelib_proto::v1::system_service_client::SystemServiceClient;
 use tapelib_proto::v1::{
+    offset_pair, partial_restore_offset, submit_verify_request, ByteRange, CreateGroupRequest,
+    FileFolder, FileOffsets, FrameRange, ImportConflict, OffsetPair, PartialRestoreFormat,
+    PartialRestoreOffset, RepackRetire, SetTapeStateRequest, SubmitExportRequest,
+    SubmitImportRequest, SubmitPartialRestoreRequest, SubmitRepackRequest, SubmitVerifyRequest,
+    TimecodeRange,
+};
+use tapelib_proto::v1::{
     CancelRequestRequest, ChangePriorityRequest, GetObjectInfoRequest, GetRequestRequest,
     ListAuditLogRequest, ListObjectsRequest, ListRequestsRequest, ObjectRef, RequestInfo,
     RequestState, RequestType, SubmitArchiveRequest, SubmitCopyRequest, SubmitDeleteRequest,
@@ -148,6 +155,109 @@ enum Command {
         #[command(flatten)]
         submit: SubmitOpts,
     },
+    /// Restore part of an object: byte ranges, timecode ranges, files/folders or DPX
+    /// frames (DIVA partial restore formats 0, 2–13).
+    PartialRestore {
+        collection: String,
+        name: String,
+        /// Destination server.
+        #[arg(long)]
+        server: String,
+        /// Folder under the server root to restore into.
+        #[arg(long, default_value = "")]
+        path_root: String,
+        /// Format: bytes, mxf, ts, autodetect, files or dpx.
+        #[arg(long, value_enum)]
+        format: PartialFormatArg,
+        /// Bytes or timecodes of one file: SOURCE[=DEST]@BEGIN-END[,BEGIN-END...]. Byte
+        /// ends are exclusive; timecodes are HH:MM:SS:FF (';' before FF for drop-frame),
+        /// both ends included.
+        #[arg(long = "range")]
+        ranges: Vec<String>,
+        /// A file or folder of the object (format files).
+        #[arg(long = "path")]
+        paths: Vec<String>,
+        /// DPX frames BEGIN-END, both included (format dpx).
+        #[arg(long = "frames")]
+        frames: Vec<String>,
+        /// Instance to read.
+        #[arg(long)]
+        instance: Option<u32>,
+        /// Refuse to replace existing files.
+        #[arg(long)]
+        no_overwrite: bool,
+        #[command(flatten)]
+        submit: SubmitOpts,
+    },
+    /// Copy a tape's live objects to other tapes and reclaim it.
+    Repack {
+        barcode: String,
+        /// Group to write to (default: the tape's own).
+        #[arg(long, default_value = "")]
+        media: String,
+        /// Leave the tape empty and DISABLED instead of reformatting it to scratch.
+        #[arg(long)]
+        leave_empty: bool,
+        #[command(flatten)]
+        submit: SubmitOpts,
+    },
+    /// Export tapes: export documents, eject, and their objects leave the catalog.
+    Export {
+        #[arg(required = true)]
+        barcodes: Vec<String>,
+        /// Text written into the export document.
+        #[arg(long, default_value = "")]
+        comments: String,
+        #[command(flatten)]
+        submit: SubmitOpts,
+    },
+    /// Import inserted tapes into a group and register their objects.
+    Import {
+        #[arg(required = true)]
+        barcodes: Vec<String>,
+        /// Tape group the tapes join.
+        #[arg(long)]
+        media: String,
+        /// An export document (XML file) describing the tapes.
+        #[arg(long)]
+        document: Option<std::path::PathBuf>,
+        /// Collection for tapes written by other software.
+        #[arg(long, default_value = "")]
+        collection: String,
+        /// An object that exists already: skip, add-instance or refuse.
+        #[arg(long, value_enum, default_value = "skip")]
+        on_conflict: ConflictArg,
+        /// Read every file and check it against the tape's checksums.
+        #[arg(long)]
+        verify: bool,
+        #[command(flatten)]
+        submit: SubmitOpts,
+    },
+    /// Read data back and check its CRC-32s: a whole tape, or an object.
+    Verify {
+        /// A tape barcode, or COLLECTION with NAME for an object.
+        target: String,
+        name: Option<String>,
+        /// With an object: only this instance.
+        #[arg(long)]
+        instance: Option<u32>,
+        #[command(flatten)]
+        submit: SubmitOpts,
+    },
+    /// Set a tape's state (active, disabled, broken, full); a reason is required but for active.
+    TapeState {
+        barcode: String,
+        #[arg(value_enum)]
+        state: TapeStateArg,
+        #[arg(long, default_value = "")]
+        reason: String,
+    },
+    /// Create a tape group.
+    GroupCreate {
+        name: String,
+        #[arg(long, default_value = "")]
+        description: String,
+    },
     /// List requests, newest first.
     Requests {
         /// Only these states (pending, running, completed, ...).
@@ -204,6 +314,31 @@ enum Command {
         #[command(flatten)]
         page: PageOpts,
     },
+}
+
+#[derive(Debug, Clone, Copy, ValueEnum)]
+enum PartialFormatArg {
+    Bytes,
+    Mxf,
+    Ts,
+    Autodetect,
+    Files,
+    Dpx,
+}
+
+#[derive(Debug, Clone, Copy, ValueEnum)]
+enum ConflictArg {
+    Skip,
+    AddInstance,
+    Refuse,
+}
+
+#[derive(Debug, Clone, Copy, ValueEnum)]
+enum TapeStateArg {
+    Active,
+    Disabled,
+    Broken,
+    Full,
 }
 
 /// Options of every submission.
@@ -695,6 +830,153 @@ async fn submitted(channel: Channel, id: u64, opts: &SubmitOpts, json_out: bool)
     Ok(format!("request {id} submitted").into())
 }
 
+fn partial_format(f: PartialFormatArg) -> PartialRestoreFormat {
+    match f {
+        PartialFormatArg::Bytes => PartialRestoreFormat::Bytes,
+        PartialFormatArg::Mxf => PartialRestoreFormat::Mxf,
+        PartialFormatArg::Ts => PartialRestoreFormat::Mpeg2Ts,
+        PartialFormatArg::Autodetect => PartialRestoreFormat::Autodetect,
+        PartialFormatArg::Files => PartialRestoreFormat::FileFolder,
+        PartialFormatArg::Dpx => PartialRestoreFormat::Dpx,
+    }
+}
+
+/// Builds DIVA `offsets` from the command line's --range, --path and --frames.
+fn partial_offsets(
+    format: PartialFormatArg,
+    ranges: &[String],
+    paths: &[String],
+    frames: &[String],
+) -> Result<Vec<PartialRestoreOffset>> {
+    use partial_restore_offset::Selection;
+    let mut out = Vec::new();
+    for r in ranges {
+        let (file, list) = r
+            .rsplit_once('@')
+            .with_context(|| format!("--range {r:?}: expected SOURCE[=DEST]@BEGIN-END"))?;
+        let (source, dest) = file.split_once('=').unwrap_or((file, file));
+        let mut pairs = Vec::new();
+        for part in list.split(',') {
+            let (b, e) = part
+                .split_once('-')
+                .with_context(|| format!("--range {r:?}: {part:?} is not BEGIN-END"))?;
+            let range = if matches!(format, PartialFormatArg::Bytes) {
+                offset_pair::Range::Bytes(ByteRange {
+                    begin: b
+                        .trim()
+                        .parse()
+                        .with_context(|| format!("byte offset {b:?}"))?,
+                    end: e
+                        .trim()
+                        .parse()
+                        .with_context(|| format!("byte offset {e:?}"))?,
+                })
+            } else {
+                offset_pair::Range::Timecode(TimecodeRange {
+                    begin: b.trim().to_string(),
+                    end: e.trim().to_string(),
+                })
+            };
+            pairs.push(OffsetPair { range: Some(range) });
+        }
+        out.push(PartialRestoreOffset {
+            selection: Some(Selection::File(FileOffsets {
+                source_file: source.to_string(),
+                destination_file: dest.to_string(),
+                pairs,
+            })),
+        });
+    }
+    for p in paths {
+        out.push(PartialRestoreOffset {
+            selection: Some(Selection::FileFolder(FileFolder {
+                name: p.clone(),
+                option: String::new(),
+            })),
+        });
+    }
+    for f in frames {
+        let (b, e) = f
+            .split_once('-')
+            .with_context(|| format!("--frames {f:?}: expected BEGIN-END"))?;
+        out.push(PartialRestoreOffset {
+            selection: Some(Selection::Range(FrameRange {
+                begin: b.trim().parse().with_context(|| format!("frame {b:?}"))?,
+                end: e.trim().parse().with_context(|| format!("frame {e:?}"))?,
+            })),
+        });
+    }
+    Ok(out)
+}
+
+async fn set_tape_state(
+    channel: Channel,
+    barcode: String,
+    state: TapeStateArg,
+    reason: String,
+    json_out: bool,
+) -> Result<String> {
+    let state = match state {
+        TapeStateArg::Active => TapeState::Active,
+        TapeStateArg::Disabled => TapeState::Disabled,
+        TapeStateArg::Broken => TapeState::Broken,
+        TapeStateArg::Full => TapeState::Full,
+    };
+    let tape = LibraryServiceClient::new(channel)
+        .set_tape_state(SetTapeStateRequest {
+            barcode,
+            state: state as i32,
+            reason,
+        })
+        .await
+        .map_err(CallError::from)?
+        .into_inner()
+        .tape
+        .context("the daemon returned no tape")?;
+    let name = enum_name(
+        TapeState::try_from(tape.state)
+            .ok()
+            .map(|s| s.as_str_name()),
+        "TAPE_STATE_",
+    );
+    if json_out {
+        return pretty(&json!({
+            "barcode": tape.barcode,
+            "state": name,
+            "state_reason": tape.state_reason,
+        }));
+    }
+    Ok(format!(
+        "{}: {}{}",
+        tape.barcode,
+        name,
+        if tape.state_reason.is_empty() {
+            String::new()
+        } else {
+            format!(" ({})", tape.state_reason)
+        }
+    ))
+}
+
+async fn create_group(
+    channel: Channel,
+    name: String,
+    description: String,
+    json_out: bool,
+) -> Result<String> {
+    let g = LibraryServiceClient::new(channel)
+        .create_group(CreateGroupRequest { name, description })
+        .await
+        .map_err(CallError::from)?
+        .into_inner()
+        .group
+        .context("the daemon returned no group")?;
+    if json_out {
+        return pretty(&json!({ "name": g.name, "description": g.description }));
+    }
+    Ok(format!("group {} created", g.name))
+}
+
 async fn submit(channel: Channel, command: Command, json_out: bool) -> Result<Output> {
     let mut client = RequestServiceClient::new(channel.clone());
     let (response, opts) = match command {
@@ -809,6 +1091,124 @@ async fn submit(channel: Channel, command: Command, json_out: bool) -> Result<Ou
                 .await,
             submit,
         ),
+        Command::PartialRestore {
+            collection,
+            name,
+            server,
+            path_root,
+            format,
+            ranges,
+            paths,
+            frames,
+            instance,
+            no_overwrite,
+            submit,
+        } => (
+            client
+                .submit_partial_restore(SubmitPartialRestoreRequest {
+                    object: object(&collection, &name),
+                    destination_server: server,
+                    file_path_root: path_root,
+                    instance,
+                    priority: submit.priority,
+                    format: partial_format(format) as i32,
+                    offsets: partial_offsets(format, &ranges, &paths, &frames)?,
+                    do_not_overwrite: no_overwrite,
+                    ..Default::default()
+                })
+                .await,
+            submit,
+        ),
+        Command::Repack {
+            barcode,
+            media,
+            leave_empty,
+            submit,
+        } => (
+            client
+                .submit_repack(SubmitRepackRequest {
+                    barcode,
+                    priority: submit.priority,
+                    target_group: media,
+                    retire: if leave_empty {
+                        RepackRetire::Empty
+                    } else {
+                        RepackRetire::Scratch
+                    } as i32,
+                })
+                .await,
+            submit,
+        ),
+        Command::Export {
+            barcodes,
+            comments,
+            submit,
+        } => (
+            client
+                .submit_export(SubmitExportRequest {
+                    barcodes,
+                    comments,
+                    priority: submit.priority,
+                })
+                .await,
+            submit,
+        ),
+        Command::Import {
+            barcodes,
+            media,
+            document,
+            collection,
+            on_conflict,
+            verify,
+            submit,
+        } => {
+            let document = match document {
+                Some(path) => std::fs::read_to_string(&path)
+                    .with_context(|| format!("reading {}", path.display()))?,
+                None => String::new(),
+            };
+            (
+                client
+                    .submit_import(SubmitImportRequest {
+                        barcodes,
+                        media,
+                        document,
+                        priority: submit.priority,
+                        collection,
+                        on_conflict: match on_conflict {
+                            ConflictArg::Skip => ImportConflict::Skip,
+                            ConflictArg::AddInstance => ImportConflict::AddInstance,
+                            ConflictArg::Refuse => ImportConflict::Refuse,
+                        } as i32,
+                        verify,
+                    })
+                    .await,
+                submit,
+            )
+        }
+        Command::Verify {
+            target,
+            name,
+            instance,
+            submit,
+        } => {
+            let target = match name {
+                Some(name) => submit_verify_request::Target::Object(
+                    object(&target, &name).context("an object needs a collection and a name")?,
+                ),
+                None => submit_verify_request::Target::Barcode(target),
+            };
+            (
+                client
+                    .submit_verify(SubmitVerifyRequest {
+                        target: Some(target),
+                        instance,
+                        priority: submit.priority,
+                    })
+                    .await,
+                submit,
+            )
+        }
         other => bail!("{other:?} is not a submission"),
     };
     let id = response.map_err(CallError::from)?.into_inner().request_id;
@@ -940,7 +1340,24 @@ async fn run(args: Args) -> Result<Output> {
         | Command::Copy { .. }
         | Command::Delete { .. }
         | Command::Insert { .. }
-        | Command::Eject { .. }) => submit(connect(addr).await?, command, j).await,
+        | Command::Eject { .. }
+        | Command::PartialRestore { .. }
+        | Command::Repack { .. }
+        | Command::Export { .. }
+        | Command::Import { .. }
+        | Command::Verify { .. }) => submit(connect(addr).await?, command, j).await,
+        Command::TapeState {
+            barcode,
+            state,
+            reason,
+        } => set_tape_state(connect(addr).await?, barcode, state, reason, j)
+            .await
+            .map(Output::from),
+        Command::GroupCreate { name, description } => {
+            create_group(connect(addr).await?, name, description, j)
+                .await
+                .map(Output::from)
+        }
         Command::Requests {
             states,
             types,
