@@ -1,10 +1,13 @@
 //! tapectl: operator command line for tapelibd over its gRPC API.
 
+use std::path::PathBuf;
 use std::process::ExitCode;
 
 use anyhow::{Context, Result};
 use clap::{Parser, Subcommand, ValueEnum};
 use serde_json::{json, Value};
+use tapelib_daemon::auth::client::{self, AuthedChannel, Target};
+use tapelib_proto::v1::auth_service_client::AuthServiceClient;
 use tapelib_proto::v1::library_service_client::LibraryServiceClient;
 use tapelib_proto::v1::system_service_client::SystemServiceClient;
 use tapelib_proto::v1::{
@@ -12,14 +15,19 @@ use tapelib_proto::v1::{
     ListDrivesRequest, ListTapesRequest, LocationKind, PageRequest, SetDriveStateRequest, Tape,
     TapeContent, TapeState,
 };
-use tonic::transport::Channel;
+use tapelib_proto::v1::{LoginRequest, LogoutRequest};
 
 #[derive(Debug, Parser)]
 #[command(name = "tapectl", version, about = "Operate a tapelib daemon")]
 struct Args {
-    /// gRPC address of tapelibd.
-    #[arg(long, global = true, default_value = "http://127.0.0.1:50051")]
-    addr: String,
+    /// gRPC address of tapelibd (default http://127.0.0.1:50051 unless the local socket of
+    /// `tapelibd --simulate` exists).
+    #[arg(long, global = true)]
+    addr: Option<String>,
+    /// The daemon's local socket; root and the daemon's own user need no login there.
+    /// Default: the socket of `tapelibd --simulate` in its data directory, when present.
+    #[arg(long, global = true, value_name = "PATH", conflicts_with = "addr")]
+    socket: Option<PathBuf>,
     /// Print JSON instead of tables.
     #[arg(long, global = true)]
     json: bool,
@@ -50,6 +58,14 @@ enum Command {
     },
     /// Versions of tapectl and the daemon.
     Version,
+    /// Log in and keep the token (0600) in the user's configuration directory; the
+    /// password is read from standard input.
+    Login {
+        /// User name.
+        username: String,
+    },
+    /// Revoke the stored token and forget it.
+    Logout,
 }
 
 #[derive(Debug, Clone, Copy, ValueEnum)]
@@ -173,7 +189,7 @@ fn tape_json(t: &Tape) -> Value {
     })
 }
 
-async fn status(addr: &str, json_out: bool, refresh: bool) -> Result<String> {
+async fn status(addr: &Ctx, json_out: bool, refresh: bool) -> Result<String> {
     let mut client = LibraryServiceClient::new(connect(addr).await?);
     let inv = client
         .get_inventory(GetInventoryRequest {
@@ -283,7 +299,7 @@ fn drives_table(drives: &[Drive]) -> String {
     )
 }
 
-async fn drives(addr: &str, json_out: bool) -> Result<String> {
+async fn drives(addr: &Ctx, json_out: bool) -> Result<String> {
     let mut client = LibraryServiceClient::new(connect(addr).await?);
     let list = client
         .list_drives(ListDrivesRequest::default())
@@ -297,7 +313,7 @@ async fn drives(addr: &str, json_out: bool) -> Result<String> {
     Ok(drives_table(&list.drives))
 }
 
-async fn tapes(addr: &str, json_out: bool) -> Result<String> {
+async fn tapes(addr: &Ctx, json_out: bool) -> Result<String> {
     let mut client = LibraryServiceClient::new(connect(addr).await?);
     let mut all = Vec::new();
     let mut page = 1;
@@ -349,7 +365,7 @@ async fn tapes(addr: &str, json_out: bool) -> Result<String> {
 }
 
 async fn set_drive(
-    addr: &str,
+    addr: &Ctx,
     json_out: bool,
     state: UpDown,
     name: &str,
@@ -378,7 +394,7 @@ async fn set_drive(
     Ok(drives_table(std::slice::from_ref(&drive)))
 }
 
-async fn version(addr: &str, json_out: bool) -> Result<String> {
+async fn version(addr: &Ctx, json_out: bool) -> Result<String> {
     let mut client = SystemServiceClient::new(connect(addr).await?);
     let v = client
         .get_version(GetVersionRequest {})
@@ -406,16 +422,126 @@ async fn version(addr: &str, json_out: bool) -> Result<String> {
     ))
 }
 
-async fn connect(addr: &str) -> Result<Channel> {
-    Channel::from_shared(addr.to_string())
-        .with_context(|| format!("invalid address {addr}"))?
-        .connect()
+/// Where the daemon is and the token to send.
+struct Ctx {
+    target: Target,
+    token: Option<String>,
+}
+
+/// The default socket of `tapelibd --simulate` (same data directory rules as tapelibd).
+fn simulate_socket() -> Option<PathBuf> {
+    let data = match std::env::var_os("XDG_DATA_HOME").filter(|d| !d.is_empty()) {
+        Some(d) => PathBuf::from(d).join("tapelib"),
+        None => PathBuf::from(std::env::var_os("HOME").filter(|h| !h.is_empty())?)
+            .join(".local/share/tapelib"),
+    };
+    Some(data.join("tapelibd.sock")).filter(|p| p.exists())
+}
+
+fn target(args: &Args) -> Target {
+    if let Some(s) = &args.socket {
+        return Target::Socket(s.clone());
+    }
+    if let Some(a) = &args.addr {
+        return Target::Addr(a.clone());
+    }
+    simulate_socket()
+        .map(Target::Socket)
+        .unwrap_or_else(|| Target::Addr("http://127.0.0.1:50051".into()))
+}
+
+async fn connect(ctx: &Ctx) -> Result<AuthedChannel> {
+    Ok(client::connect_with_token(&ctx.target, ctx.token.as_deref()).await?)
+}
+
+/// Reads the password from standard input, without echo when it is a terminal.
+fn read_password() -> Result<String> {
+    use std::io::{BufRead, IsTerminal};
+    let stdin = std::io::stdin();
+    let tty = stdin.is_terminal();
+    let saved = if tty {
+        eprint!("Password: ");
+        let saved = nix::sys::termios::tcgetattr(&stdin).context("reading terminal mode")?;
+        let mut quiet = saved.clone();
+        quiet
+            .local_flags
+            .remove(nix::sys::termios::LocalFlags::ECHO);
+        nix::sys::termios::tcsetattr(&stdin, nix::sys::termios::SetArg::TCSANOW, &quiet)
+            .context("turning echo off")?;
+        Some(saved)
+    } else {
+        None
+    };
+    let mut line = String::new();
+    let read = stdin.lock().read_line(&mut line);
+    if let Some(saved) = saved {
+        let _ = nix::sys::termios::tcsetattr(&stdin, nix::sys::termios::SetArg::TCSANOW, &saved);
+        eprintln!();
+    }
+    read.context("reading the password")?;
+    Ok(line.trim_end_matches(['\r', '\n']).to_string())
+}
+
+async fn login(addr: &Ctx, username: &str) -> Result<String> {
+    let password = read_password()?;
+    // Log in without an older token: it may be expired or revoked.
+    let channel = client::connect_with_token(&addr.target, None).await?;
+    let r = AuthServiceClient::new(channel)
+        .login(LoginRequest {
+            username: username.to_string(),
+            password,
+        })
         .await
-        .with_context(|| format!("cannot reach tapelibd at {addr}"))
+        .map_err(CallError::from)?
+        .into_inner();
+    let path = client::token_file()?;
+    client::store_token(&path, &r.token)?;
+    let until = r
+        .expires_at
+        .and_then(|t| time::OffsetDateTime::from_unix_timestamp(t.seconds).ok())
+        .and_then(|t| {
+            t.format(&time::format_description::well_known::Rfc3339)
+                .ok()
+        })
+        .unwrap_or_default();
+    let role = enum_name(
+        tapelib_proto::v1::Role::try_from(r.role)
+            .ok()
+            .map(|r| r.as_str_name()),
+        "ROLE_",
+    )
+    .to_lowercase();
+    Ok(format!(
+        "logged in as {username} ({role}) until {until}; token kept in {}",
+        path.display()
+    ))
+}
+
+async fn logout(addr: &Ctx) -> Result<String> {
+    let path = client::token_file()?;
+    if addr.token.is_none() {
+        anyhow::bail!("not logged in (no token in {})", path.display());
+    }
+    let result = AuthServiceClient::new(connect(addr).await?)
+        .logout(LogoutRequest {})
+        .await;
+    // Forget the token even if the daemon already refuses it.
+    client::remove_token(&path)?;
+    result.map_err(CallError::from)?;
+    Ok("logged out".into())
 }
 
 async fn run(args: Args) -> Result<String> {
-    let (addr, j) = (args.addr.as_str(), args.json);
+    // No configuration directory simply means no stored token.
+    let token = match client::token_file() {
+        Ok(path) => client::load_token(&path)?,
+        Err(_) => None,
+    };
+    let ctx = Ctx {
+        target: target(&args),
+        token,
+    };
+    let (addr, j) = (&ctx, args.json);
     match args.command {
         Command::Status { refresh } => status(addr, j, refresh).await,
         Command::Drives => drives(addr, j).await,
@@ -426,6 +552,8 @@ async fn run(args: Args) -> Result<String> {
             reason,
         } => set_drive(addr, j, state, &name, &reason).await,
         Command::Version => version(addr, j).await,
+        Command::Login { username } => login(addr, &username).await,
+        Command::Logout => logout(addr).await,
     }
 }
 
