@@ -33,6 +33,10 @@ struct Args {
     /// ~/.local/share/tapelib).
     #[arg(long, value_name = "DIR", requires = "simulate")]
     data_dir: Option<PathBuf>,
+    /// Serve the DIVA-compatible REST facade on this address (default: the configuration's
+    /// [listen] rest; 127.0.0.1:8765 with --simulate).
+    #[arg(long, value_name = "ADDR")]
+    rest: Option<std::net::SocketAddr>,
 }
 
 fn default_data_dir() -> Result<PathBuf> {
@@ -229,7 +233,10 @@ fn main() -> Result<()> {
         .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
         .init();
     let args = Args::parse();
-    let config = load_config(&args)?;
+    let mut config = load_config(&args)?;
+    if let Some(rest) = args.rest {
+        config.listen.rest = Some(rest);
+    }
     let Some(addr) = config.listen.grpc else {
         bail!("the configuration has no [listen] grpc address");
     };
@@ -276,6 +283,31 @@ async fn run(
     let stopped = |mut rx: tokio::sync::watch::Receiver<bool>| async move {
         let _ = rx.wait_for(|s| *s).await;
     };
+    let rest = match state.config.listen.rest {
+        Some(rest_addr) => {
+            let listener = tokio::net::TcpListener::bind(rest_addr)
+                .await
+                .with_context(|| format!("binding REST address {rest_addr}"))?;
+            // The facade calls the gRPC API over loopback TCP like any client, never the
+            // local socket, whose peer credentials would stand in for its callers.
+            let port = addr.port();
+            let grpc = if addr.ip().is_unspecified() {
+                format!("http://127.0.0.1:{port}")
+            } else {
+                format!("http://{addr}")
+            };
+            let channel = tapelib_rest::channel(&tapelib_rest::DaemonAddr::Url(grpc))?;
+            println!("  REST: http://{rest_addr} (OpenAPI at /api-docs)");
+            let rx = stop_rx.clone();
+            Some(tokio::spawn(tapelib_rest::serve(
+                tapelib_rest::router(channel),
+                listener,
+                false,
+                stopped(rx),
+            )))
+        }
+        None => None,
+    };
     let local = unix.map(|(path, listener)| {
         let (state, auth, rx) = (state.clone(), auth.clone(), stop_rx.clone());
         let task =
@@ -293,6 +325,11 @@ async fn run(
     };
     let _ = stop_tx.send(true);
     result.context("gRPC server failed")?;
+    if let Some(task) = rest {
+        task.await
+            .context("REST task failed")?
+            .context("REST server failed")?;
+    }
     if let Some((path, task)) = local {
         task.await
             .context("local socket task failed")?
