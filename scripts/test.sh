@@ -4,7 +4,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 # Third-party tools the interop tests drive. Installed when missing and we are root.
-declare -A tool_pkg=([mtx]=mtx [tapeinfo]=mtx [sg_inq]=sg3-utils [sg_raw]=sg3-utils)
+declare -A tool_pkg=([mtx]=mtx [tapeinfo]=mtx [sg_inq]=sg3-utils [sg_raw]=sg3-utils [ffmpeg]=ffmpeg [ffprobe]=ffmpeg)
 missing=()
 for tool in "${!tool_pkg[@]}"; do
   command -v "$tool" >/dev/null 2>&1 || missing+=("${tool_pkg[$tool]}")

@@ -428,12 +428,16 @@ async fn grpc_and_tapectl_against_the_daemon() {
     assert_eq!(servers.len(), 1);
     assert!(servers[0].online);
 
-    // Services the daemon does not serve yet are not registered at all.
+    // The request service answers with DIVA codes.
     let err = RequestServiceClient::new(channel(&daemon).await)
         .get_request(GetRequestRequest { request_id: 1 })
         .await
-        .expect_err("request service not served");
-    assert_eq!(err.code(), tonic::Code::Unimplemented);
+        .expect_err("no request submitted yet");
+    assert_eq!(err.code(), tonic::Code::NotFound);
+    assert_eq!(
+        DivaError::from_status(&err).expect("DIVA details").name,
+        "DIVA_ERR_NO_SUCH_REQUEST"
+    );
 
     // tapectl: JSON for scripts, tables for people.
     let status: serde_json::Value =

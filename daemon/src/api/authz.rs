@@ -3,6 +3,9 @@
 //! method needs (`auth::permissions`) and hands the caller to the handler in the request
 //! extensions. A refusal is answered here and never reaches a handler.
 
+// tonic::Status is the error type of every handler; boxing it here would only move the cost.
+#![allow(clippy::result_large_err)]
+
 use std::future::Future;
 use std::net::IpAddr;
 use std::pin::Pin;

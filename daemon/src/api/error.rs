@@ -4,7 +4,9 @@ use tapelib_proto::v1::{DivaError, DivaStatusCode};
 use tonic::Status;
 
 use crate::catalog::CatalogError;
+use crate::engine::OpError;
 use crate::library::LibraryError;
+use crate::request::{catalog_status, RequestError};
 
 /// Why an API call failed.
 #[derive(Debug, thiserror::Error)]
@@ -24,6 +26,14 @@ pub enum ApiError {
     Library(#[from] LibraryError),
     #[error("catalog: {0}")]
     Catalog(#[from] CatalogError),
+    /// Refused or failed by the request engine, with its own DIVA code.
+    #[error(transparent)]
+    Op(#[from] OpError),
+    #[error(transparent)]
+    Request(#[from] RequestError),
+    /// Not offered by this daemon (yet); reported as UNIMPLEMENTED.
+    #[error("{0}")]
+    Unsupported(String),
     #[error("internal error: {0}")]
     Internal(String),
 }
@@ -43,15 +53,11 @@ impl ApiError {
             ApiError::Library(LibraryError::TapeNotFound { .. }) => {
                 DivaStatusCode::DivaErrTapeDoesntExist
             }
-            ApiError::Catalog(CatalogError::TapeNotFound { .. }) => {
-                DivaStatusCode::DivaErrTapeDoesntExist
-            }
-            ApiError::Catalog(CatalogError::InvalidCursor) => {
-                DivaStatusCode::DivaErrInvalidParameter
-            }
-            ApiError::Library(_) | ApiError::Catalog(_) | ApiError::Internal(_) => {
-                DivaStatusCode::DivaErrInternal
-            }
+            ApiError::Catalog(e) => catalog_status(e),
+            ApiError::Op(e) => e.diva_status(),
+            ApiError::Request(e) => e.diva_status(),
+            ApiError::Unsupported(_) => DivaStatusCode::DivaErrLicenseDoesNotSupportThisFeature,
+            ApiError::Library(_) | ApiError::Internal(_) => DivaStatusCode::DivaErrInternal,
         }
     }
 }
@@ -59,6 +65,15 @@ impl ApiError {
 impl From<ApiError> for Status {
     fn from(e: ApiError) -> Self {
         let code = e.diva_code();
+        if let ApiError::Unsupported(message) = &e {
+            let details = DivaError::new(code, message.clone());
+            let status = details.into_status();
+            return Status::with_details(
+                tonic::Code::Unimplemented,
+                status.message(),
+                status.details().to_vec().into(),
+            );
+        }
         if code == DivaStatusCode::DivaErrInternal {
             tracing::error!(error = %e, "API call failed");
         } else {
@@ -110,5 +125,27 @@ mod tests {
         let (code, d) = diva(ApiError::Internal("worker gone".into()));
         assert_eq!(code, tonic::Code::Internal);
         assert_eq!(d.name, "DIVA_ERR_INTERNAL");
+    }
+
+    #[test]
+    fn engine_refusals_keep_their_diva_code() {
+        let (code, d) = diva(ApiError::Op(OpError::diva(
+            DivaStatusCode::DivaErrObjectOffline,
+            "object c/o is offline",
+        )));
+        assert_eq!(code, DivaStatusCode::DivaErrObjectOffline.grpc_code());
+        assert_eq!(d.name, "DIVA_ERR_OBJECT_OFFLINE");
+        let (code, d) = diva(ApiError::Request(RequestError::NotFound { id: 4 }));
+        assert_eq!(code, tonic::Code::NotFound);
+        assert_eq!(d.name, "DIVA_ERR_NO_SUCH_REQUEST");
+        let (_, d) = diva(ApiError::Catalog(CatalogError::ObjectNotFound {
+            collection: "c".into(),
+            name: "o".into(),
+        }));
+        assert_eq!(d.name, "DIVA_ERR_OBJECT_DOESNT_EXIST");
+        let (code, d) = diva(ApiError::Unsupported("not here".into()));
+        assert_eq!(code, tonic::Code::Unimplemented);
+        assert_eq!(d.name, "DIVA_ERR_LICENSE_DOES_NOT_SUPPORT_THIS_FEATURE");
+        assert_eq!(d.message, "not here");
     }
 }

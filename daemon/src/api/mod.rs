@@ -1,16 +1,21 @@
-//! The gRPC API of the daemon: `SystemService`, `AuthService` and the read side of
-//! `LibraryService` (plus drive UP/DOWN), answered from the opened libraries and the
+//! The gRPC API of the daemon: `SystemService`, `AuthService`, `LibraryService` (plus
+//! drive UP/DOWN), `RequestService` over the request engine and `ObjectService` over the
 //! catalog. Every call passes the `authz` layer first.
 //!
 //! Library and catalog calls block (SCSI commands, sled I/O), so every handler runs them
 //! on tokio's blocking pool.
 
+mod audit;
 pub mod auth;
 pub mod authz;
+mod caller;
 mod convert;
+mod convert_request;
 mod error;
 mod library;
+mod object;
 mod paging;
+mod request;
 mod system;
 
 use std::future::Future;
@@ -19,19 +24,26 @@ use std::time::SystemTime;
 
 use tapelib_proto::v1::auth_service_server::AuthServiceServer;
 use tapelib_proto::v1::library_service_server::LibraryServiceServer;
+use tapelib_proto::v1::object_service_server::ObjectServiceServer;
+use tapelib_proto::v1::request_service_server::RequestServiceServer;
 use tapelib_proto::v1::system_service_server::SystemServiceServer;
+use tokio::sync::watch;
 use tokio_stream::wrappers::{TcpListenerStream, UnixListenerStream};
 
 use crate::auth::Auth;
 use crate::catalog::Catalog;
 use crate::config::DaemonConfig;
+use crate::engine::Engine;
 use crate::library::TapeLibrary;
 
 pub use auth::AuthApi;
 pub use authz::{caller_of, AuthzLayer, Listener};
+pub use caller::caller;
 pub use error::ApiError;
 pub use library::LibraryApi;
+pub use object::ObjectApi;
 pub use paging::{DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE};
+pub use request::RequestApi;
 pub use system::SystemApi;
 
 /// What the API handlers share: the configuration, the catalog and the opened libraries.
@@ -65,31 +77,53 @@ where
         .map_err(|e| ApiError::Internal(format!("handler task failed: {e}")))?
 }
 
-/// The implemented services behind the enforcement layer for `listener`.
-fn router(
-    state: Arc<DaemonState>,
-    auth: Arc<Auth>,
-    listener: Listener,
-) -> tonic::transport::server::Router<
-    tower::layer::util::Stack<AuthzLayer, tower::layer::util::Identity>,
-> {
-    // Only implemented services are registered: the others answer UNIMPLEMENTED.
-    tonic::transport::Server::builder()
-        .layer(AuthzLayer::new(auth.clone(), listener))
-        .add_service(AuthServiceServer::new(AuthApi::new(auth)))
-        .add_service(SystemServiceServer::new(SystemApi::new(state.clone())))
-        .add_service(LibraryServiceServer::new(LibraryApi::new(state)))
+/// Every service over `engine` and its state, for callers that add their own
+/// enforcement; open watch streams end only with their request.
+pub fn routes(engine: Arc<Engine>, auth: Arc<Auth>) -> tonic::service::Routes {
+    // Nobody can set this one: watch streams then end only with their request.
+    let (_never, stopping) = watch::channel(false);
+    routes_until(engine, auth, stopping)
 }
 
-/// Serves the implemented services on `listener` until `shutdown` completes, then lets the
-/// calls in progress finish. Every call needs a token except the public ones.
+/// Like [`routes`]; open watch streams end when `stopping` turns true.
+fn routes_until(
+    engine: Arc<Engine>,
+    auth: Arc<Auth>,
+    stopping: watch::Receiver<bool>,
+) -> tonic::service::Routes {
+    let state = engine.state().clone();
+    tonic::service::Routes::new(SystemServiceServer::new(SystemApi::new(state.clone())))
+        .add_service(AuthServiceServer::new(AuthApi::new(auth)))
+        .add_service(LibraryServiceServer::new(LibraryApi::new(state.clone())))
+        .add_service(ObjectServiceServer::new(ObjectApi::new(state)))
+        .add_service(RequestServiceServer::new(RequestApi::new(engine, stopping)))
+}
+
+/// A shutdown future that also ends open watch streams.
+fn with_stopping(
+    shutdown: impl Future<Output = ()> + Send,
+) -> (impl Future<Output = ()> + Send, watch::Receiver<bool>) {
+    let (stop_tx, stopping) = watch::channel(false);
+    let shutdown = async move {
+        shutdown.await;
+        stop_tx.send_replace(true);
+    };
+    (shutdown, stopping)
+}
+
+/// Serves every service on `listener` behind the enforcement layer until `shutdown`
+/// completes, then ends open watch streams and lets the other calls in progress finish.
+/// Every call needs a token except the public ones.
 pub async fn serve_with_listener(
-    state: Arc<DaemonState>,
+    engine: Arc<Engine>,
     auth: Arc<Auth>,
     listener: tokio::net::TcpListener,
     shutdown: impl Future<Output = ()> + Send,
 ) -> Result<(), tonic::transport::Error> {
-    router(state, auth, Listener::Tcp)
+    let (shutdown, stopping) = with_stopping(shutdown);
+    tonic::transport::Server::builder()
+        .layer(AuthzLayer::new(auth.clone(), Listener::Tcp))
+        .add_routes(routes_until(engine, auth, stopping))
         .serve_with_incoming_shutdown(TcpListenerStream::new(listener), shutdown)
         .await
 }
@@ -97,13 +131,19 @@ pub async fn serve_with_listener(
 /// Serves the same services on the local Unix socket, where root and the daemon's own user
 /// are sysadmin by their peer credentials.
 pub async fn serve_unix(
-    state: Arc<DaemonState>,
+    engine: Arc<Engine>,
     auth: Arc<Auth>,
     listener: tokio::net::UnixListener,
     shutdown: impl Future<Output = ()> + Send,
 ) -> Result<(), tonic::transport::Error> {
     let daemon_uid = nix::unistd::geteuid().as_raw();
-    router(state, auth, Listener::Local { daemon_uid })
+    let (shutdown, stopping) = with_stopping(shutdown);
+    tonic::transport::Server::builder()
+        .layer(AuthzLayer::new(
+            auth.clone(),
+            Listener::Local { daemon_uid },
+        ))
+        .add_routes(routes_until(engine, auth, stopping))
         .serve_with_incoming_shutdown(UnixListenerStream::new(listener), shutdown)
         .await
 }

@@ -1,15 +1,15 @@
-//! `SystemService`: version and health.
+//! `SystemService`: version, health and the audit log.
 
 use std::sync::Arc;
 
 use tapelib_proto::v1::system_service_server::SystemService;
 use tapelib_proto::v1::{
     ComponentHealth, GetVersionRequest, GetVersionResponse, HealthRequest, HealthResponse,
-    HealthStatus,
+    HealthStatus, ListAuditLogRequest, ListAuditLogResponse,
 };
 use tonic::{Request, Response, Status};
 
-use super::{blocking, convert, ApiError, DaemonState};
+use super::{audit, blocking, convert, ApiError, DaemonState};
 use crate::library::DriveStatus;
 use crate::request::RequestState;
 
@@ -113,5 +113,16 @@ impl SystemService for SystemApi {
     ) -> Result<Response<HealthResponse>, Status> {
         let state = self.state.clone();
         Ok(Response::new(blocking(move || health(&state)).await?))
+    }
+
+    async fn list_audit_log(
+        &self,
+        request: Request<ListAuditLogRequest>,
+    ) -> Result<Response<ListAuditLogResponse>, Status> {
+        let state = self.state.clone();
+        let req = request.into_inner();
+        Ok(Response::new(
+            blocking(move || audit::list(&state.catalog, &req)).await?,
+        ))
     }
 }

@@ -3,13 +3,23 @@
 use std::path::PathBuf;
 use std::process::ExitCode;
 
-use anyhow::{Context, Result};
-use clap::{Parser, Subcommand, ValueEnum};
+use anyhow::{bail, Context, Result};
+use clap::{Args as ClapArgs, Parser, Subcommand, ValueEnum};
+use indicatif::{ProgressBar, ProgressStyle};
 use serde_json::{json, Value};
-use tapelib_daemon::auth::client::{self, AuthedChannel, Target};
+use tapelib_daemon::auth::client::{self as auth_client, AuthedChannel, Target};
+use tapelib_daemon::cli::{self, enum_name, or_dash, table::table};
 use tapelib_proto::v1::auth_service_client::AuthServiceClient;
 use tapelib_proto::v1::library_service_client::LibraryServiceClient;
+use tapelib_proto::v1::object_service_client::ObjectServiceClient;
+use tapelib_proto::v1::request_service_client::RequestServiceClient;
 use tapelib_proto::v1::system_service_client::SystemServiceClient;
+use tapelib_proto::v1::{
+    CancelRequestRequest, ChangePriorityRequest, GetObjectInfoRequest, GetRequestRequest,
+    ListAuditLogRequest, ListObjectsRequest, ListRequestsRequest, ObjectRef, RequestInfo,
+    RequestState, RequestType, SubmitArchiveRequest, SubmitCopyRequest, SubmitDeleteRequest,
+    SubmitEjectRequest, SubmitInsertRequest, SubmitRestoreRequest, WatchRequestRequest,
+};
 use tapelib_proto::v1::{
     DivaError, Drive, DriveState, Element, GetInventoryRequest, GetVersionRequest,
     ListDrivesRequest, ListTapesRequest, LocationKind, PageRequest, SetDriveStateRequest, Tape,
@@ -66,6 +76,240 @@ enum Command {
     },
     /// Revoke the stored token and forget it.
     Logout,
+    /// Archive files of a source server as a new object.
+    Archive {
+        collection: String,
+        name: String,
+        /// Files or folders, relative to the server root (and --path-root).
+        #[arg(required = true)]
+        files: Vec<String>,
+        /// Source server.
+        #[arg(long)]
+        server: String,
+        /// Tape group to write to.
+        #[arg(long)]
+        media: String,
+        /// Directory under the server root holding the files.
+        #[arg(long, default_value = "")]
+        path_root: String,
+        /// Free text stored with the object.
+        #[arg(long, default_value = "")]
+        comments: String,
+        /// Delete the source files after a successful archive.
+        #[arg(long)]
+        delete_on_source: bool,
+        #[command(flatten)]
+        submit: SubmitOpts,
+    },
+    /// Restore an object to a destination server.
+    Restore {
+        collection: String,
+        name: String,
+        /// Destination server.
+        #[arg(long)]
+        server: String,
+        /// Directory under the server root to restore into.
+        #[arg(long, default_value = "")]
+        path_root: String,
+        /// Instance to read (default: any online one).
+        #[arg(long)]
+        instance: Option<u32>,
+        /// Refuse to replace existing files.
+        #[arg(long)]
+        no_overwrite: bool,
+        #[command(flatten)]
+        submit: SubmitOpts,
+    },
+    /// Write a new instance of an object on another tape group.
+    Copy {
+        collection: String,
+        name: String,
+        /// Destination tape group.
+        #[arg(long)]
+        media: String,
+        /// Instance to read (default: any online one).
+        #[arg(long)]
+        instance: Option<u32>,
+        #[command(flatten)]
+        submit: SubmitOpts,
+    },
+    /// Delete an object, or one of its instances.
+    Delete {
+        collection: String,
+        name: String,
+        /// Only this instance.
+        #[arg(long)]
+        instance: Option<u32>,
+        #[command(flatten)]
+        submit: SubmitOpts,
+    },
+    /// Take in cartridges put in the import/export slots.
+    Insert {
+        /// Library (default: the only one).
+        #[arg(long, default_value = "")]
+        library: String,
+        /// Only these import/export element addresses.
+        #[arg(long = "address")]
+        addresses: Vec<u32>,
+        #[command(flatten)]
+        submit: SubmitOpts,
+    },
+    /// Move cartridges to the import/export slots.
+    Eject {
+        #[arg(required = true)]
+        barcodes: Vec<String>,
+        /// Text recorded with the tapes (e.g. shelf location).
+        #[arg(long, default_value = "")]
+        comments: String,
+        #[command(flatten)]
+        submit: SubmitOpts,
+    },
+    /// List requests, newest first.
+    Requests {
+        /// Only these states (pending, running, completed, ...).
+        #[arg(long = "state", value_enum)]
+        states: Vec<StateArg>,
+        /// Only these types.
+        #[arg(long = "type", value_enum)]
+        types: Vec<TypeArg>,
+        /// Only requests submitted at or after this RFC 3339 instant.
+        #[arg(long)]
+        since: Option<String>,
+        #[command(flatten)]
+        page: PageOpts,
+    },
+    /// Show one request.
+    Request { id: u64 },
+    /// Follow a request to its end; exits 0 when COMPLETED, 2 when PARTIALLY_COMPLETED,
+    /// 1 otherwise.
+    Watch { id: u64 },
+    /// Cancel a request.
+    Cancel { id: u64 },
+    /// Change the priority (0-100) of a pending request.
+    Priority { id: u64, priority: u32 },
+    /// List archived objects.
+    Objects {
+        /// Only this collection.
+        #[arg(long, default_value = "")]
+        collection: String,
+        /// Only objects changed at or after this RFC 3339 instant.
+        #[arg(long)]
+        since: Option<String>,
+        /// With --since: also list objects deleted since then.
+        #[arg(long, requires = "since")]
+        include_deleted: bool,
+        #[command(flatten)]
+        page: PageOpts,
+    },
+    /// Show an object with its instances and files.
+    Object { collection: String, name: String },
+    /// The audit log, newest first.
+    Audit {
+        /// Only entries at or after this RFC 3339 instant.
+        #[arg(long)]
+        since: Option<String>,
+        /// Only entries by this actor.
+        #[arg(long, default_value = "")]
+        actor: String,
+        /// Only actions starting with this (e.g. "object." or "request.state").
+        #[arg(long, default_value = "")]
+        action: String,
+        /// Only entries about this subject ("collection/name", request id, barcode).
+        #[arg(long, default_value = "")]
+        subject: String,
+        #[command(flatten)]
+        page: PageOpts,
+    },
+}
+
+/// Options of every submission.
+#[derive(Debug, ClapArgs)]
+struct SubmitOpts {
+    /// Priority 0 (lowest) to 100 (default 50).
+    #[arg(long)]
+    priority: Option<u32>,
+    /// Follow the request to its end, as `watch` does (same exit codes).
+    #[arg(long)]
+    wait: bool,
+}
+
+/// Paging of lists; without --page every page is fetched.
+#[derive(Debug, ClapArgs)]
+struct PageOpts {
+    /// Page number (1-based); all pages when unset.
+    #[arg(long)]
+    page: Option<u32>,
+    /// Items per page.
+    #[arg(long, default_value_t = 100)]
+    size: u32,
+}
+
+#[derive(Debug, Clone, Copy, ValueEnum)]
+enum StateArg {
+    Pending,
+    Running,
+    Completed,
+    PartiallyCompleted,
+    Aborted,
+    Cancelled,
+}
+
+impl From<StateArg> for RequestState {
+    fn from(s: StateArg) -> Self {
+        match s {
+            StateArg::Pending => RequestState::Pending,
+            StateArg::Running => RequestState::Running,
+            StateArg::Completed => RequestState::Completed,
+            StateArg::PartiallyCompleted => RequestState::PartiallyCompleted,
+            StateArg::Aborted => RequestState::Aborted,
+            StateArg::Cancelled => RequestState::Cancelled,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, ValueEnum)]
+enum TypeArg {
+    Archive,
+    Restore,
+    PartialRestore,
+    Copy,
+    Delete,
+    Insert,
+    Eject,
+    Repack,
+    Export,
+    Import,
+    Verify,
+}
+
+impl From<TypeArg> for RequestType {
+    fn from(t: TypeArg) -> Self {
+        match t {
+            TypeArg::Archive => RequestType::Archive,
+            TypeArg::Restore => RequestType::Restore,
+            TypeArg::PartialRestore => RequestType::PartialRestore,
+            TypeArg::Copy => RequestType::Copy,
+            TypeArg::Delete => RequestType::Delete,
+            TypeArg::Insert => RequestType::Insert,
+            TypeArg::Eject => RequestType::Eject,
+            TypeArg::Repack => RequestType::Repack,
+            TypeArg::Export => RequestType::Export,
+            TypeArg::Import => RequestType::Import,
+            TypeArg::Verify => RequestType::Verify,
+        }
+    }
+}
+
+/// What a command prints and the exit status it ends with.
+struct Output {
+    text: String,
+    code: u8,
+}
+
+impl From<String> for Output {
+    fn from(text: String) -> Self {
+        Output { text, code: 0 }
+    }
 }
 
 #[derive(Debug, Clone, Copy, ValueEnum)]
@@ -83,46 +327,6 @@ impl From<tonic::Status> for CallError {
     fn from(s: tonic::Status) -> Self {
         CallError(DivaError::from_status_lossy(&s))
     }
-}
-
-/// Left-aligned columns separated by two spaces.
-fn table(header: &[&str], rows: &[Vec<String>]) -> String {
-    let mut widths: Vec<usize> = header.iter().map(|h| h.len()).collect();
-    for row in rows {
-        for (w, cell) in widths.iter_mut().zip(row) {
-            *w = (*w).max(cell.chars().count());
-        }
-    }
-    let mut out = String::new();
-    let mut line = |cells: Vec<&str>| {
-        let mut text = String::new();
-        for (i, (cell, w)) in cells.iter().zip(&widths).enumerate() {
-            if i > 0 {
-                text.push_str("  ");
-            }
-            text.push_str(&format!("{cell:<w$}"));
-        }
-        out.push_str(text.trim_end());
-        out.push('\n');
-    };
-    line(header.to_vec());
-    for row in rows {
-        line(row.iter().map(String::as_str).collect());
-    }
-    out
-}
-
-fn or_dash(s: &str) -> String {
-    if s.is_empty() {
-        "-".into()
-    } else {
-        s.to_string()
-    }
-}
-
-fn enum_name(name: Option<&str>, prefix: &str) -> String {
-    name.map(|n| n.trim_start_matches(prefix).to_string())
-        .unwrap_or_else(|| "?".into())
 }
 
 fn drive_state(d: &Drive) -> String {
@@ -451,7 +655,7 @@ fn target(args: &Args) -> Target {
 }
 
 async fn connect(ctx: &Ctx) -> Result<AuthedChannel> {
-    Ok(client::connect_with_token(&ctx.target, ctx.token.as_deref()).await?)
+    Ok(auth_client::connect_with_token(&ctx.target, ctx.token.as_deref()).await?)
 }
 
 /// Reads the password from standard input, without echo when it is a terminal.
@@ -485,7 +689,7 @@ fn read_password() -> Result<String> {
 async fn login(addr: &Ctx, username: &str) -> Result<String> {
     let password = read_password()?;
     // Log in without an older token: it may be expired or revoked.
-    let channel = client::connect_with_token(&addr.target, None).await?;
+    let channel = auth_client::connect_with_token(&addr.target, None).await?;
     let r = AuthServiceClient::new(channel)
         .login(LoginRequest {
             username: username.to_string(),
@@ -494,8 +698,8 @@ async fn login(addr: &Ctx, username: &str) -> Result<String> {
         .await
         .map_err(CallError::from)?
         .into_inner();
-    let path = client::token_file()?;
-    client::store_token(&path, &r.token)?;
+    let path = auth_client::token_file()?;
+    auth_client::store_token(&path, &r.token)?;
     let until = r
         .expires_at
         .and_then(|t| time::OffsetDateTime::from_unix_timestamp(t.seconds).ok())
@@ -518,7 +722,7 @@ async fn login(addr: &Ctx, username: &str) -> Result<String> {
 }
 
 async fn logout(addr: &Ctx) -> Result<String> {
-    let path = client::token_file()?;
+    let path = auth_client::token_file()?;
     if addr.token.is_none() {
         anyhow::bail!("not logged in (no token in {})", path.display());
     }
@@ -526,15 +730,323 @@ async fn logout(addr: &Ctx) -> Result<String> {
         .logout(LogoutRequest {})
         .await;
     // Forget the token even if the daemon already refuses it.
-    client::remove_token(&path)?;
+    auth_client::remove_token(&path)?;
     result.map_err(CallError::from)?;
     Ok("logged out".into())
 }
 
-async fn run(args: Args) -> Result<String> {
+fn object(collection: &str, name: &str) -> Option<ObjectRef> {
+    Some(ObjectRef {
+        name: name.to_string(),
+        collection: collection.to_string(),
+    })
+}
+
+fn pretty(v: &Value) -> Result<String> {
+    Ok(serde_json::to_string_pretty(v)?)
+}
+
+/// Follows request `id` until it ends, showing a progress bar on a terminal.
+async fn follow(channel: AuthedChannel, id: u64, show_bar: bool) -> Result<RequestInfo> {
+    let mut client = RequestServiceClient::new(channel);
+    let mut stream = client
+        .watch_request(WatchRequestRequest { request_id: id })
+        .await
+        .map_err(CallError::from)?
+        .into_inner();
+    let bar = if show_bar {
+        let bar = ProgressBar::new(100);
+        let style = ProgressStyle::with_template("request {prefix} [{bar:30}] {pos:>3}% {msg}")
+            .context("progress bar template")?
+            .progress_chars("=> ");
+        bar.set_style(style);
+        bar.set_prefix(id.to_string());
+        bar
+    } else {
+        ProgressBar::hidden()
+    };
+    let mut last = None;
+    while let Some(msg) = stream.message().await.map_err(CallError::from)? {
+        if let Some(info) = msg.request {
+            bar.set_position(u64::from(info.progress_percent));
+            bar.set_message(format!("{} {}", cli::state_name(info.state), info.phase));
+            last = Some(info);
+        }
+    }
+    bar.finish_and_clear();
+    let Some(info) = last else {
+        bail!("the daemon ended the watch of request {id} without any update");
+    };
+    let terminal = RequestState::try_from(info.state).is_ok_and(|s| s.is_terminal());
+    if !terminal {
+        bail!(
+            "the watch of request {id} ended while it was {}",
+            cli::state_name(info.state)
+        );
+    }
+    Ok(info)
+}
+
+fn request_output(info: &RequestInfo, json_out: bool, code: u8) -> Result<Output> {
+    let text = if json_out {
+        pretty(&cli::json::request(info))?
+    } else {
+        cli::table::request(info)
+    };
+    Ok(Output { text, code })
+}
+
+async fn watch(channel: AuthedChannel, id: u64, json_out: bool) -> Result<Output> {
+    let info = follow(channel, id, !json_out).await?;
+    request_output(&info, json_out, cli::exit_code(&info))
+}
+
+/// Reports a submitted request, or follows it to its end with --wait.
+async fn submitted(
+    channel: AuthedChannel,
+    id: u64,
+    opts: &SubmitOpts,
+    json_out: bool,
+) -> Result<Output> {
+    if opts.wait {
+        return watch(channel, id, json_out).await;
+    }
+    if json_out {
+        return Ok(pretty(&json!({ "request_id": id }))?.into());
+    }
+    Ok(format!("request {id} submitted").into())
+}
+
+async fn submit(channel: AuthedChannel, command: Command, json_out: bool) -> Result<Output> {
+    let mut client = RequestServiceClient::new(channel.clone());
+    let (response, opts) = match command {
+        Command::Archive {
+            collection,
+            name,
+            files,
+            server,
+            media,
+            path_root,
+            comments,
+            delete_on_source,
+            submit,
+        } => (
+            client
+                .submit_archive(SubmitArchiveRequest {
+                    object: object(&collection, &name),
+                    components: files,
+                    source_server: server,
+                    file_path_root: path_root,
+                    media,
+                    priority: submit.priority,
+                    delete_on_source,
+                    comments,
+                    ..Default::default()
+                })
+                .await,
+            submit,
+        ),
+        Command::Restore {
+            collection,
+            name,
+            server,
+            path_root,
+            instance,
+            no_overwrite,
+            submit,
+        } => (
+            client
+                .submit_restore(SubmitRestoreRequest {
+                    object: object(&collection, &name),
+                    destination_server: server,
+                    file_path_root: path_root,
+                    instance,
+                    priority: submit.priority,
+                    do_not_overwrite: no_overwrite,
+                    ..Default::default()
+                })
+                .await,
+            submit,
+        ),
+        Command::Copy {
+            collection,
+            name,
+            media,
+            instance,
+            submit,
+        } => (
+            client
+                .submit_copy(SubmitCopyRequest {
+                    object: object(&collection, &name),
+                    media,
+                    instance,
+                    priority: submit.priority,
+                    ..Default::default()
+                })
+                .await,
+            submit,
+        ),
+        Command::Delete {
+            collection,
+            name,
+            instance,
+            submit,
+        } => (
+            client
+                .submit_delete(SubmitDeleteRequest {
+                    object: object(&collection, &name),
+                    instance,
+                    priority: submit.priority,
+                    options: String::new(),
+                })
+                .await,
+            submit,
+        ),
+        Command::Insert {
+            library,
+            addresses,
+            submit,
+        } => (
+            client
+                .submit_insert(SubmitInsertRequest {
+                    library,
+                    import_export_addresses: addresses,
+                    group: String::new(),
+                    priority: submit.priority,
+                })
+                .await,
+            submit,
+        ),
+        Command::Eject {
+            barcodes,
+            comments,
+            submit,
+        } => (
+            client
+                .submit_eject(SubmitEjectRequest {
+                    barcodes,
+                    comments,
+                    priority: submit.priority,
+                })
+                .await,
+            submit,
+        ),
+        other => bail!("{other:?} is not a submission"),
+    };
+    let id = response.map_err(CallError::from)?.into_inner().request_id;
+    submitted(channel, id, &opts, json_out).await
+}
+
+async fn requests(
+    channel: AuthedChannel,
+    json_out: bool,
+    filter: ListRequestsRequest,
+    paging: &PageOpts,
+) -> Result<String> {
+    let mut client = RequestServiceClient::new(channel);
+    let mut all = Vec::new();
+    let mut page = paging.page.unwrap_or(1);
+    let info = loop {
+        let resp = client
+            .list_requests(ListRequestsRequest {
+                page: Some(PageRequest {
+                    page,
+                    size: paging.size,
+                }),
+                ..filter.clone()
+            })
+            .await
+            .map_err(CallError::from)?
+            .into_inner();
+        all.extend(resp.requests);
+        match resp.page {
+            Some(p) if p.has_more && paging.page.is_none() => page += 1,
+            info => break info,
+        }
+    };
+    if json_out {
+        return pretty(&cli::json::requests(&all, info.as_ref()));
+    }
+    Ok(cli::table::requests(&all))
+}
+
+async fn objects(
+    channel: AuthedChannel,
+    json_out: bool,
+    filter: ListObjectsRequest,
+    paging: &PageOpts,
+) -> Result<String> {
+    let mut client = ObjectServiceClient::new(channel);
+    let mut all = Vec::new();
+    let mut page = paging.page.unwrap_or(1);
+    let info = loop {
+        let resp = client
+            .list_objects(ListObjectsRequest {
+                page: Some(PageRequest {
+                    page,
+                    size: paging.size,
+                }),
+                ..filter.clone()
+            })
+            .await
+            .map_err(CallError::from)?
+            .into_inner();
+        all.extend(resp.objects);
+        match resp.page {
+            Some(p) if p.has_more && paging.page.is_none() => page += 1,
+            info => break info,
+        }
+    };
+    if json_out {
+        return pretty(&cli::json::objects(&all, info.as_ref()));
+    }
+    Ok(cli::table::objects(&all))
+}
+
+async fn audit(
+    channel: AuthedChannel,
+    json_out: bool,
+    filter: ListAuditLogRequest,
+    paging: &PageOpts,
+) -> Result<String> {
+    let mut client = SystemServiceClient::new(channel);
+    let mut all = Vec::new();
+    let mut page = paging.page.unwrap_or(1);
+    let info = loop {
+        let resp = client
+            .list_audit_log(ListAuditLogRequest {
+                page: Some(PageRequest {
+                    page,
+                    size: paging.size,
+                }),
+                ..filter.clone()
+            })
+            .await
+            .map_err(CallError::from)?
+            .into_inner();
+        all.extend(resp.entries);
+        match resp.page {
+            Some(p) if p.has_more && paging.page.is_none() => page += 1,
+            info => break info,
+        }
+    };
+    if json_out {
+        return pretty(&cli::json::audit(&all, info.as_ref()));
+    }
+    Ok(cli::table::audit(&all))
+}
+
+fn since(text: Option<&str>) -> Result<Option<tapelib_proto::prost_types::Timestamp>> {
+    text.map(|t| {
+        cli::parse_time(t).with_context(|| format!("--since {t:?} is not an RFC 3339 instant"))
+    })
+    .transpose()
+}
+
+async fn run(args: Args) -> Result<Output> {
     // No configuration directory simply means no stored token.
-    let token = match client::token_file() {
-        Ok(path) => client::load_token(&path)?,
+    let token = match auth_client::token_file() {
+        Ok(path) => auth_client::load_token(&path)?,
         Err(_) => None,
     };
     let ctx = Ctx {
@@ -543,17 +1055,136 @@ async fn run(args: Args) -> Result<String> {
     };
     let (addr, j) = (&ctx, args.json);
     match args.command {
-        Command::Status { refresh } => status(addr, j, refresh).await,
-        Command::Drives => drives(addr, j).await,
-        Command::Tapes => tapes(addr, j).await,
+        Command::Login { username } => login(addr, &username).await.map(Output::from),
+        Command::Logout => logout(addr).await.map(Output::from),
+        Command::Status { refresh } => status(addr, j, refresh).await.map(Output::from),
+        Command::Drives => drives(addr, j).await.map(Output::from),
+        Command::Tapes => tapes(addr, j).await.map(Output::from),
         Command::Drive {
             state,
             name,
             reason,
-        } => set_drive(addr, j, state, &name, &reason).await,
-        Command::Version => version(addr, j).await,
-        Command::Login { username } => login(addr, &username).await,
-        Command::Logout => logout(addr).await,
+        } => set_drive(addr, j, state, &name, &reason)
+            .await
+            .map(Output::from),
+        Command::Version => version(addr, j).await.map(Output::from),
+        command @ (Command::Archive { .. }
+        | Command::Restore { .. }
+        | Command::Copy { .. }
+        | Command::Delete { .. }
+        | Command::Insert { .. }
+        | Command::Eject { .. }) => submit(connect(addr).await?, command, j).await,
+        Command::Requests {
+            states,
+            types,
+            since: from,
+            page,
+        } => {
+            let filter = ListRequestsRequest {
+                states: states
+                    .into_iter()
+                    .map(|s| RequestState::from(s) as i32)
+                    .collect(),
+                types: types
+                    .into_iter()
+                    .map(|t| RequestType::from(t) as i32)
+                    .collect(),
+                since: since(from.as_deref())?,
+                ..Default::default()
+            };
+            requests(connect(addr).await?, j, filter, &page)
+                .await
+                .map(Output::from)
+        }
+        Command::Request { id } => {
+            let mut client = RequestServiceClient::new(connect(addr).await?);
+            let info = client
+                .get_request(GetRequestRequest { request_id: id })
+                .await
+                .map_err(CallError::from)?
+                .into_inner()
+                .request
+                .context("the daemon answered without the request")?;
+            request_output(&info, j, 0)
+        }
+        Command::Watch { id } => watch(connect(addr).await?, id, j).await,
+        Command::Cancel { id } => {
+            let mut client = RequestServiceClient::new(connect(addr).await?);
+            let info = client
+                .cancel_request(CancelRequestRequest { request_id: id })
+                .await
+                .map_err(CallError::from)?
+                .into_inner()
+                .request
+                .context("the daemon answered without the request")?;
+            request_output(&info, j, 0)
+        }
+        Command::Priority { id, priority } => {
+            let mut client = RequestServiceClient::new(connect(addr).await?);
+            let info = client
+                .change_priority(ChangePriorityRequest {
+                    request_id: id,
+                    priority,
+                })
+                .await
+                .map_err(CallError::from)?
+                .into_inner()
+                .request
+                .context("the daemon answered without the request")?;
+            request_output(&info, j, 0)
+        }
+        Command::Objects {
+            collection,
+            since: from,
+            include_deleted,
+            page,
+        } => {
+            let filter = ListObjectsRequest {
+                since: since(from.as_deref())?,
+                collection,
+                include_deleted,
+                ..Default::default()
+            };
+            objects(connect(addr).await?, j, filter, &page)
+                .await
+                .map(Output::from)
+        }
+        Command::Object { collection, name } => {
+            let mut client = ObjectServiceClient::new(connect(addr).await?);
+            let info = client
+                .get_object_info(GetObjectInfoRequest {
+                    object: object(&collection, &name),
+                })
+                .await
+                .map_err(CallError::from)?
+                .into_inner()
+                .object
+                .context("the daemon answered without the object")?;
+            Ok(if j {
+                pretty(&cli::json::object(&info))?
+            } else {
+                cli::table::object(&info)
+            }
+            .into())
+        }
+        Command::Audit {
+            since: from,
+            actor,
+            action,
+            subject,
+            page,
+        } => {
+            let filter = ListAuditLogRequest {
+                since: since(from.as_deref())?,
+                actor,
+                action_prefix: action,
+                subject,
+                ..Default::default()
+            };
+            audit(connect(addr).await?, j, filter, &page)
+                .await
+                .map(Output::from)
+        }
     }
 }
 
@@ -570,10 +1201,9 @@ fn main() -> ExitCode {
         }
     };
     match runtime.block_on(run(args)) {
-        Ok(text) => {
-            let text = text.trim_end();
-            println!("{text}");
-            ExitCode::SUCCESS
+        Ok(out) => {
+            println!("{}", out.text.trim_end());
+            ExitCode::from(out.code)
         }
         Err(e) => {
             eprintln!("tapectl: {e:#}");

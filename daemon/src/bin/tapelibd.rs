@@ -1,5 +1,6 @@
 //! tapelibd: the tape library daemon. Opens the catalog and the configured libraries,
-//! reads their inventory and serves the tapelib.v1 gRPC API until SIGINT or SIGTERM.
+//! reads their inventory, starts the request engine and serves the tapelib.v1 gRPC API
+//! until SIGINT or SIGTERM.
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -10,6 +11,7 @@ use tapelib_daemon::api::{self, DaemonState};
 use tapelib_daemon::auth::Auth;
 use tapelib_daemon::catalog::{Catalog, TapeGroup};
 use tapelib_daemon::config::DaemonConfig;
+use tapelib_daemon::engine::Engine;
 use tapelib_daemon::library::TapeLibrary;
 use tokio::signal::unix::{signal, SignalKind};
 use tracing_subscriber::EnvFilter;
@@ -186,13 +188,34 @@ fn print_banner(state: &DaemonState, addr: std::net::SocketAddr, config_hint: &s
         }
     }
     println!("  gRPC: http://{addr}");
-    let socket = state.config.listen.unix_socket.as_ref();
-    if let Some(socket) = socket {
-        println!("  local socket: {}", socket.display());
-        println!("Try: tapectl --socket {} status   (also: drives, tapes, drive down NAME --reason TEXT, version, login, logout)", socket.display());
-    } else {
-        println!("Try: tapectl --addr http://{addr} login USER, then status   (also: drives, tapes, drive down NAME --reason TEXT, version, logout)");
+    for (name, server) in &state.config.servers {
+        println!("  server {name}: {}", server.root.display());
     }
+    let tapectl = match state.config.listen.unix_socket.as_ref() {
+        Some(socket) => {
+            println!("  local socket: {}", socket.display());
+            format!("tapectl --socket {}", socket.display())
+        }
+        None => {
+            println!("  log in first: tapectl --addr http://{addr} login USER");
+            format!("tapectl --addr http://{addr}")
+        }
+    };
+    println!("Try:");
+    println!("  {tapectl} status                  library table: slots, drives, I/E");
+    println!("  {tapectl} drives | tapes | objects | requests");
+    let group = state
+        .config
+        .groups
+        .first()
+        .map_or("GROUP", |g| g.name.as_str());
+    if let Some(server) = state.config.servers.keys().next() {
+        println!(
+            "  {tapectl} archive COLLECTION NAME FILE... --server {server} --media {group} --wait"
+        );
+        println!("  {tapectl} restore COLLECTION NAME --server {server} --path-root DIR --wait");
+    }
+    println!("  {tapectl} watch ID | cancel ID | object COLLECTION NAME | --help");
     println!("Stop with Ctrl-C or SIGTERM{config_hint}.");
 }
 
@@ -264,6 +287,14 @@ async fn run(
     };
     let auth = Arc::new(auth);
     let state = Arc::new(DaemonState::new(config, catalog.clone(), libraries.clone()));
+    let engine = {
+        let state = state.clone();
+        tokio::task::spawn_blocking(move || Engine::start(state))
+            .await
+            .context("engine start task failed")?
+            .context("starting the request engine")?
+    };
+    let engine = Arc::new(engine);
     let hint = match config_file {
         Some(p) => format!(" (configuration {})", p.display()),
         None => String::new(),
@@ -309,14 +340,14 @@ async fn run(
         None => None,
     };
     let local = unix.map(|(path, listener)| {
-        let (state, auth, rx) = (state.clone(), auth.clone(), stop_rx.clone());
+        let (engine, auth, rx) = (engine.clone(), auth.clone(), stop_rx.clone());
         let task =
-            tokio::spawn(async move { api::serve_unix(state, auth, listener, stopped(rx)).await });
+            tokio::spawn(async move { api::serve_unix(engine, auth, listener, stopped(rx)).await });
         (path, task)
     });
-    let tcp = api::serve_with_listener(state.clone(), auth.clone(), listener, stopped(stop_rx));
+    let tcp = api::serve_with_listener(engine.clone(), auth.clone(), listener, stopped(stop_rx));
     tokio::pin!(tcp);
-    let result = tokio::select! {
+    let served = tokio::select! {
         r = &mut tcp => r,
         _ = shutdown_signal() => {
             let _ = stop_tx.send(true);
@@ -324,20 +355,31 @@ async fn run(
         }
     };
     let _ = stop_tx.send(true);
-    result.context("gRPC server failed")?;
-    if let Some(task) = rest {
-        task.await
-            .context("REST task failed")?
-            .context("REST server failed")?;
+    let rest_served = match rest {
+        Some(task) => task.await.context("REST task failed")?,
+        None => Ok(()),
+    };
+    let local_served = match local {
+        Some((path, task)) => {
+            let r = task.await.context("local socket task failed")?;
+            let _ = std::fs::remove_file(&path);
+            r
+        }
+        None => Ok(()),
+    };
+    tracing::info!("gRPC stopped; stopping the request engine");
+    {
+        let engine = engine.clone();
+        tokio::task::spawn_blocking(move || engine.shutdown())
+            .await
+            .context("engine shutdown task failed")?;
     }
-    if let Some((path, task)) = local {
-        task.await
-            .context("local socket task failed")?
-            .context("local socket server failed")?;
-        let _ = std::fs::remove_file(&path);
-    }
-    tracing::info!("gRPC stopped; flushing");
+    served.context("gRPC server failed")?;
+    local_served.context("local socket server failed")?;
+    rest_served.context("REST server failed")?;
+    tracing::info!("flushing");
     drop(auth);
+    drop(engine);
     drop(state);
     tokio::task::spawn_blocking(move || flush_all(&catalog, &libraries))
         .await

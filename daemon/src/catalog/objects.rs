@@ -20,6 +20,10 @@ pub struct ObjectFilter {
     pub since: Option<OffsetDateTime>,
 }
 
+/// What an export removed: the instances that were on the tape, and the (collection, name)
+/// of the objects left without an instance.
+pub type ExportedFromCatalog = (Vec<InstanceRecord>, Vec<(String, String)>);
+
 impl Tx<'_> {
     /// Checks `new` against the object and the tapes, writes the instance and its index
     /// entries, and adds the bytes written to each tape's usage.
@@ -99,6 +103,7 @@ impl Tx<'_> {
             files: new.files.clone(),
             online,
             created: new.created,
+            damaged: Vec::new(),
         };
         let ik = keys::instance(object_key, id);
         self.put(self.instances, tree::INSTANCES, &ik, &rec)?;
@@ -403,6 +408,183 @@ impl Catalog {
                 &format!("instance {id} on {}", inst.tapes.join(",")),
             )?;
             Ok(inst)
+        })
+    }
+
+    /// Switches an object from instance `old` to a new instance in one transaction: the new
+    /// copy is committed and the old one removed together, so the object never has fewer
+    /// readable instances than before (repack).
+    pub fn replace_instance(
+        &self,
+        collection: &str,
+        name: &str,
+        old: u64,
+        new: &NewInstance,
+        actor: &str,
+    ) -> Result<InstanceRecord, CatalogError> {
+        let ok = keys::object(collection, name);
+        let _guard = self.lock();
+        let now = OffsetDateTime::now_utc();
+        self.transact(|tx| {
+            let Some(object) = tx.get::<ObjectRecord>(tx.objects, tree::OBJECTS, &ok)? else {
+                return fail(CatalogError::ObjectNotFound {
+                    collection: collection.to_string(),
+                    name: name.to_string(),
+                });
+            };
+            let old_key = keys::instance(&ok, old);
+            let Some(old_inst) =
+                tx.get::<InstanceRecord>(tx.instances, tree::INSTANCES, &old_key)?
+            else {
+                return fail(CatalogError::InstanceNotFound {
+                    collection: collection.to_string(),
+                    name: name.to_string(),
+                    instance: old,
+                });
+            };
+            let rec = tx.write_instance(&object, new, &ok)?;
+            tx.remove_instance(&old_key, &old_inst)?;
+            tx.audit(
+                now,
+                actor,
+                "instance.move",
+                &format!("{collection}/{name}"),
+                &format!(
+                    "instance {old} on {} replaced by instance {} on {}",
+                    old_inst.tapes.join(","),
+                    rec.id,
+                    rec.tapes.join(",")
+                ),
+            )?;
+            Ok(rec)
+        })
+    }
+
+    /// Records the files of an instance that a verify found damaged (an empty list clears
+    /// the mark).
+    pub fn mark_instance_damaged(
+        &self,
+        collection: &str,
+        name: &str,
+        id: u64,
+        damaged: &[String],
+        actor: &str,
+    ) -> Result<InstanceRecord, CatalogError> {
+        let ik = keys::instance(&keys::object(collection, name), id);
+        let now = OffsetDateTime::now_utc();
+        self.transact(|tx| {
+            let Some(mut inst) = tx.get::<InstanceRecord>(tx.instances, tree::INSTANCES, &ik)?
+            else {
+                return fail(CatalogError::InstanceNotFound {
+                    collection: collection.to_string(),
+                    name: name.to_string(),
+                    instance: id,
+                });
+            };
+            if inst.damaged == damaged {
+                return Ok(inst);
+            }
+            inst.damaged = damaged.to_vec();
+            tx.put(tx.instances, tree::INSTANCES, &ik, &inst)?;
+            let what = if damaged.is_empty() {
+                "verified intact".to_string()
+            } else {
+                format!("damaged: {}", damaged.join(", "))
+            };
+            tx.audit(
+                now,
+                actor,
+                "instance.verify",
+                &format!("{collection}/{name}"),
+                &format!("instance {id}: {what}"),
+            )?;
+            Ok(inst)
+        })
+    }
+
+    /// Takes a tape out of the catalog's care (export): every instance with data on it is
+    /// removed, objects left without an instance are removed, and the tape becomes EXPORTED
+    /// and offline, in one transaction. Returns the removed instances and the (collection,
+    /// name) of the removed objects.
+    pub fn export_tape(
+        &self,
+        barcode: &str,
+        reason: &str,
+        actor: &str,
+    ) -> Result<ExportedFromCatalog, CatalogError> {
+        let _guard = self.lock();
+        let instance_keys = self.instance_keys_on_tape(barcode)?;
+        // Objects that keep an instance elsewhere (the lock keeps this true until commit;
+        // sled transactions cannot scan).
+        let mut keeps_instance: HashMap<(String, String), bool> = HashMap::new();
+        for ik in &instance_keys {
+            let Some(v) = self.trees().instances.get(ik)? else {
+                continue;
+            };
+            let inst: InstanceRecord = paging::decode(tree::INSTANCES, ik, &v)?;
+            let key = (inst.collection.clone(), inst.name.clone());
+            if keeps_instance.contains_key(&key) {
+                continue;
+            }
+            let elsewhere = self
+                .list_instances(&inst.collection, &inst.name)?
+                .iter()
+                .any(|i| !i.tapes.iter().any(|t| t == barcode));
+            keeps_instance.insert(key, elsewhere);
+        }
+        let now = OffsetDateTime::now_utc();
+        self.transact(|tx| {
+            let mut removed = Vec::new();
+            let mut gone = Vec::new();
+            for ik in &instance_keys {
+                let Some(inst) = tx.get::<InstanceRecord>(tx.instances, tree::INSTANCES, ik)?
+                else {
+                    continue;
+                };
+                tx.remove_instance(ik, &inst)?;
+                removed.push(inst);
+            }
+            for ((collection, name), elsewhere) in &keeps_instance {
+                if *elsewhere {
+                    continue;
+                }
+                let ok = keys::object(collection, name);
+                if let Some(object) = tx.get::<ObjectRecord>(tx.objects, tree::OBJECTS, &ok)? {
+                    tx.objects.remove(ok.as_slice())?;
+                    tx.objects_by_time
+                        .remove(keys::object_time(object.archived, &ok))?;
+                    gone.push((collection.clone(), name.clone()));
+                }
+            }
+            let mut t = tx.tape(barcode)?;
+            let from = t.state;
+            if from != super::TapeState::Exported
+                && !from.can_transition_to(super::TapeState::Exported)
+            {
+                return fail(CatalogError::InvalidTransition {
+                    barcode: barcode.to_string(),
+                    from,
+                    to: super::TapeState::Exported,
+                });
+            }
+            t.state = super::TapeState::Exported;
+            t.state_reason = Some(reason.to_string());
+            t.online = false;
+            // The tape leaves with its index as it is; nothing is pending for it here.
+            t.pending_removals.clear();
+            tx.put_tape(&t)?;
+            tx.audit(
+                now,
+                actor,
+                "tape.export",
+                barcode,
+                &format!(
+                    "{from:?} -> Exported: {reason}; {} instance(s) and {} object(s) removed",
+                    removed.len(),
+                    gone.len()
+                ),
+            )?;
+            Ok((removed, gone))
         })
     }
 }

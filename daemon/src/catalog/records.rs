@@ -92,6 +92,12 @@ pub struct TapeRecord {
     /// Times a cleaning cartridge was used.
     #[serde(default)]
     pub cleaning_uses: u32,
+    /// End of the last complete verify of the tape.
+    #[serde(default, with = "time::serde::rfc3339::option")]
+    pub verified: Option<OffsetDateTime>,
+    /// Why the tape is suspect (a verify found data that does not match), until cleared.
+    #[serde(default)]
+    pub suspect: Option<String>,
 }
 
 impl TapeRecord {
@@ -115,6 +121,8 @@ impl TapeRecord {
             scratch: true,
             pending_removals: Vec::new(),
             cleaning_uses: 0,
+            verified: None,
+            suspect: None,
         }
     }
 
@@ -248,6 +256,10 @@ pub struct InstanceRecord {
     pub online: bool,
     #[serde(with = "time::serde::rfc3339")]
     pub created: OffsetDateTime,
+    /// Files a verify found unreadable or different from their checksum; reads prefer
+    /// other instances.
+    #[serde(default)]
+    pub damaged: Vec<String>,
 }
 
 /// An instance about to be committed; the catalog assigns the id.
@@ -397,7 +409,7 @@ pub(crate) mod strategies {
         ) -> TapeRecord {
             TapeRecord { barcode, generation, group, library, volume_uuid, capacity_bytes,
                 used_bytes, state, state_reason, location, online, mounts, errors, foreign, scratch,
-                pending_removals, cleaning_uses }
+                pending_removals, cleaning_uses, verified: None, suspect: None }
         }
     }
 
@@ -440,7 +452,8 @@ pub(crate) mod strategies {
                 })
                 .collect();
             let new = NewInstance { group: group.clone(), files: files.clone(), created };
-            InstanceRecord { id, collection, name, group, tapes: new.tapes(), files, online, created }
+            InstanceRecord { id, collection, name, group, tapes: new.tapes(), files, online, created,
+                damaged: Vec::new() }
         }
     }
 

@@ -76,6 +76,9 @@ pub struct Limits {
     /// How often TEST UNIT READY is polled while waiting for a drive.
     #[serde(with = "humantime_serde")]
     pub ready_poll_interval: Duration,
+    /// Bytes a repack may stage on disk at once (one-drive repack reads a batch of objects
+    /// into the data directory, then writes them out).
+    pub repack_cache_bytes: u64,
 }
 
 impl Default for Limits {
@@ -91,6 +94,7 @@ impl Default for Limits {
             // LTO drives document load-to-ready times of a few minutes at worst.
             drive_ready_timeout: Duration::from_secs(15 * 60),
             ready_poll_interval: Duration::from_secs(1),
+            repack_cache_bytes: 32 << 30,
         }
     }
 }

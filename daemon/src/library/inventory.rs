@@ -131,9 +131,10 @@ pub(crate) fn record_location(
             if t.location != loc || t.library.as_deref() != Some(library) {
                 catalog.move_tape_location(barcode, loc, Some(library))?;
             }
-            // An ejected tape waiting in the I/E station stays offline; an EXPORTED one
-            // stays out of service until imported.
-            if !t.online && !in_ie && t.state != TapeState::Exported {
+            // An ejected tape waiting in the I/E station stays offline. An EXPORTED tape
+            // put back into storage is online (an import can mount it) but its state keeps
+            // it out of service: it holds no instance until imported.
+            if !t.online && !in_ie {
                 catalog.mark_tape_online(barcode, ACTOR)?;
             }
             Ok(())

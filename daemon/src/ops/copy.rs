@@ -18,15 +18,8 @@ use crate::servers::{Servers, SourceFile};
 
 /// The staging folder of a request, under the catalog's directory.
 fn staging_dir(ctx: &OpContext) -> PathBuf {
-    let base = ctx
-        .shared()
-        .state
-        .config
-        .catalog
-        .parent()
-        .map(|p| p.to_path_buf())
-        .unwrap_or_else(|| PathBuf::from("."));
-    base.join("staging")
+    super::data_dir(ctx.shared())
+        .join("staging")
         .join(format!("request-{}", ctx.request.id))
 }
 

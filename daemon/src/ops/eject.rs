@@ -56,7 +56,7 @@ pub(crate) fn run(ctx: &mut OpContext, p: &EjectParams) -> OpResult<OpOutcome> {
     }
 }
 
-fn eject_one(ctx: &mut OpContext, barcode: &str, comment: &str) -> OpResult<u16> {
+pub(crate) fn eject_one(ctx: &mut OpContext, barcode: &str, comment: &str) -> OpResult<u16> {
     let tape = ctx.catalog().get_tape(barcode)?.ok_or_else(|| {
         OpError::diva(
             DivaStatusCode::DivaErrTapeDoesntExist,

@@ -2,12 +2,18 @@
 //! its drive and library, progress reporting) and returns what it produced.
 
 mod archive;
+pub mod bit_integrity;
 mod copy;
 mod delete;
 mod eject;
+mod export;
+pub mod export_document;
+mod import;
 mod insert;
+mod repack;
 mod restore;
 mod tape;
+mod verify;
 
 use std::sync::Arc;
 
@@ -126,11 +132,11 @@ pub(crate) fn run(ctx: &mut OpContext, kind: &RequestKind) -> OpResult<OpOutcome
         RequestKind::Delete(p) => delete::run(ctx, p),
         RequestKind::Insert(p) => insert::run(ctx, p),
         RequestKind::Eject(p) => eject::run(ctx, p),
-        RequestKind::PartialRestore(_)
-        | RequestKind::Repack(_)
-        | RequestKind::Export(_)
-        | RequestKind::Import(_)
-        | RequestKind::Verify(_) => Err(OpError::diva(
+        RequestKind::Verify(p) => verify::run(ctx, p),
+        RequestKind::Export(p) => export::run(ctx, p),
+        RequestKind::Import(p) => import::run(ctx, p),
+        RequestKind::Repack(p) => repack::run(ctx, p),
+        RequestKind::PartialRestore(_) => Err(OpError::diva(
             DivaStatusCode::DivaErrLicenseDoesNotSupportThisFeature,
             format!(
                 "{} requests are not supported by this daemon yet",
@@ -138,6 +144,18 @@ pub(crate) fn run(ctx: &mut OpContext, kind: &RequestKind) -> OpResult<OpOutcome
             ),
         )),
     }
+}
+
+/// The daemon's data directory: where the catalog lives. Staging folders, export documents
+/// and bit-integrity reports go here.
+pub(crate) fn data_dir(shared: &Shared) -> std::path::PathBuf {
+    shared
+        .state
+        .config
+        .catalog
+        .parent()
+        .map(|p| p.to_path_buf())
+        .unwrap_or_else(|| std::path::PathBuf::from("."))
 }
 
 /// Whether a tape can be read from for a restore or copy.
@@ -196,7 +214,9 @@ pub(crate) fn choose_instance(
         }
         return Ok(inst);
     }
-    let instances = catalog.list_instances(collection, name)?;
+    let mut instances = catalog.list_instances(collection, name)?;
+    // Instances a verify found damaged are the last resort.
+    instances.sort_by_key(|i| !i.damaged.is_empty());
     for inst in &instances {
         if !inst.online {
             continue;

@@ -92,12 +92,25 @@ pub struct EjectParams {
     pub comment: String,
 }
 
+/// What becomes of a repacked tape once its live data is elsewhere.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum RepackRetire {
+    /// Reformatted and returned to scratch (no group).
+    #[default]
+    Scratch,
+    /// Left as it is, empty in the catalog and DISABLED, for the operator to deal with.
+    Empty,
+}
+
 /// Copies the live data of a tape elsewhere so the tape can be reclaimed.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct RepackParams {
     pub barcode: String,
     /// Group to write to; the tape's own group when absent.
     pub target_group: Option<String>,
+    #[serde(default)]
+    pub retire: RepackRetire,
 }
 
 /// Ejects tapes and marks them EXPORTED.
@@ -107,11 +120,35 @@ pub struct ExportParams {
     pub comment: String,
 }
 
+/// What an import does with an object whose collection and name the catalog has already.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ImportConflict {
+    /// Leave the catalog's object alone and report the name as skipped.
+    #[default]
+    Skip,
+    /// Add the tape's copy as another instance when every file's size and CRC-32 match.
+    AddInstance,
+    /// Fail the tape's import.
+    Refuse,
+}
+
 /// Takes foreign (or previously exported) LTFS tapes into a group, cataloguing their objects.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ImportParams {
     pub barcodes: Vec<String>,
     pub group: String,
+    /// An export document describing the tapes; else the tapes' xattrs, else their folders.
+    #[serde(default)]
+    pub document: Option<String>,
+    /// Collection for objects found on tapes written by other software.
+    #[serde(default)]
+    pub collection: Option<String>,
+    #[serde(default)]
+    pub on_conflict: ImportConflict,
+    /// Read files whose checksums the tape does not carry, to compute them.
+    #[serde(default)]
+    pub verify: bool,
 }
 
 /// What a verify reads back and checks against the catalog's CRC-32s.
@@ -196,14 +233,18 @@ impl RequestKind {
 
     /// Whether a request found RUNNING after a restart may simply run again from the start.
     /// True for kinds that only read tape, or whose effects are idempotent; kinds that write
-    /// tape or change the catalog part-way (archive, copy, repack, export, delete) end
-    /// ABORTED instead so the client decides, since their data may be half written.
+    /// tape or change the catalog part-way (archive, copy, export, delete) end ABORTED instead
+    /// so the client decides, since their data may be half written. Repack switches one
+    /// object at a time and import registers one object at a time, skipping what is done,
+    /// so both simply continue.
     pub fn resumable(&self) -> bool {
         matches!(
             self,
             RequestKind::Restore(_)
                 | RequestKind::PartialRestore(_)
                 | RequestKind::Verify(_)
+                | RequestKind::Repack(_)
+                | RequestKind::Import(_)
                 | RequestKind::Insert(_)
                 | RequestKind::Eject(_)
         )
@@ -271,7 +312,11 @@ impl RequestKind {
             RequestKind::Export(p) => all_required("barcodes", &p.barcodes),
             RequestKind::Import(p) => {
                 all_required("barcodes", &p.barcodes)?;
-                required("group", &p.group)
+                required("group", &p.group)?;
+                if let Some(c) = &p.collection {
+                    required("collection", c)?;
+                }
+                Ok(())
             }
             RequestKind::Verify(VerifyParams::Object {
                 collection, name, ..

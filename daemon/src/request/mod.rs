@@ -13,9 +13,9 @@ use time::OffsetDateTime;
 use crate::catalog::CatalogError;
 pub use diva::{DivaStatusCode, RequestState};
 pub use kind::{
-    ArchiveParams, ByteRange, CopyParams, DeleteParams, EjectParams, ExportParams, ImportParams,
-    InsertParams, PartialItem, PartialRestoreParams, RepackParams, RequestKind, RestoreParams,
-    VerifyParams,
+    ArchiveParams, ByteRange, CopyParams, DeleteParams, EjectParams, ExportParams, ImportConflict,
+    ImportParams, InsertParams, PartialItem, PartialRestoreParams, RepackParams, RepackRetire,
+    RequestKind, RestoreParams, VerifyParams,
 };
 pub use result::{EjectedTape, InsertedTape, RequestResult, TapeContent};
 pub use store::{CancelOutcome, Recovery, RecoveryAction, Requests};

@@ -418,21 +418,41 @@ fn kind() -> impl Strategy<Value = RequestKind> {
                 comment: "c".into()
             }
         )),
-        (name(), proptest::option::of(name())).prop_map(|(barcode, target_group)| {
-            RequestKind::Repack(RepackParams {
-                barcode,
-                target_group,
-            })
-        }),
+        (name(), proptest::option::of(name()), any::<bool>()).prop_map(
+            |(barcode, target_group, empty)| {
+                RequestKind::Repack(RepackParams {
+                    barcode,
+                    target_group,
+                    retire: if empty {
+                        RepackRetire::Empty
+                    } else {
+                        RepackRetire::Scratch
+                    },
+                })
+            }
+        ),
         proptest::collection::vec(name(), 1..3).prop_map(|barcodes| RequestKind::Export(
             ExportParams {
                 barcodes,
                 comment: String::new()
             }
         )),
-        (proptest::collection::vec(name(), 1..3), name()).prop_map(|(barcodes, group)| {
-            RequestKind::Import(ImportParams { barcodes, group })
-        }),
+        (
+            proptest::collection::vec(name(), 1..3),
+            name(),
+            proptest::option::of(name()),
+            any::<bool>()
+        )
+            .prop_map(|(barcodes, group, collection, verify)| {
+                RequestKind::Import(ImportParams {
+                    barcodes,
+                    group,
+                    document: None,
+                    collection,
+                    on_conflict: ImportConflict::AddInstance,
+                    verify,
+                })
+            }),
         (name(), opt_id).prop_map(|(c, instance)| RequestKind::Verify(VerifyParams::Object {
             collection: c.clone(),
             name: c,

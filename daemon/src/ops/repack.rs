@@ -1,0 +1,358 @@
+//! repack: the live instances of a tape move to other ACTIVE tapes of a group, and the tape
+//! is then reformatted to scratch (or left EMPTY and DISABLED for the operator). Objects are
+//! read into the data directory in batches bounded by `limits.repack_cache_bytes`, each
+//! batch read in one mount of the source and written in one mount of the destination. An
+//! object switches to its new instance in one catalog transaction, only after the new copy
+//! is on tape with an index covering it and its CRC-32s matched while reading: the object
+//! never has fewer readable instances. A repack that is interrupted runs again and finds only
+//! the instances not moved yet.
+
+use std::collections::{BTreeMap, HashSet};
+
+use tapelib_ltfs::FormatOptions;
+use time::OffsetDateTime;
+
+use super::archive::{self, Source, WriteJob};
+use super::restore::{self, Destination};
+use super::tape::{self, lt, Checkpoint};
+use super::{OpContext, OpOutcome};
+use crate::catalog::{InstanceRecord, NewInstance, ObjectRecord, TapeState};
+use crate::config::ServerConfig;
+use crate::engine::{OpError, OpResult};
+use crate::request::{DivaStatusCode, RepackParams, RepackRetire, RequestResult, RequestState};
+use crate::servers::{Servers, SourceFile};
+
+pub(crate) fn run(ctx: &mut OpContext, p: &RepackParams) -> OpResult<OpOutcome> {
+    let barcode = p.barcode.as_str();
+    let tape = ctx.catalog().get_tape(barcode)?.ok_or_else(|| {
+        OpError::diva(
+            DivaStatusCode::DivaErrTapeDoesntExist,
+            format!("tape {barcode} is not known"),
+        )
+    })?;
+    if !tape.online || tape.library.is_none() {
+        return Err(OpError::diva(
+            DivaStatusCode::DivaErrObjectOffline,
+            format!("tape {barcode} is not in a library"),
+        ));
+    }
+    let group = match (&p.target_group, &tape.group) {
+        (Some(g), _) | (None, Some(g)) => g.clone(),
+        (None, None) => {
+            return Err(OpError::invalid(format!(
+                "tape {barcode} belongs to no group: name the group to write to"
+            )))
+        }
+    };
+    if ctx.catalog().get_group(&group)?.is_none() {
+        return Err(OpError::diva(
+            DivaStatusCode::DivaErrGroupDoesntExist,
+            format!("tape group {group} does not exist"),
+        ));
+    }
+    let actor = ctx.actor();
+    // The state before the repack, to return to when live data stays behind.
+    let prior = match tape.state {
+        TapeState::Repacking => TapeState::Disabled,
+        TapeState::Active | TapeState::Full | TapeState::Disabled => {
+            ctx.catalog().set_tape_state(
+                barcode,
+                TapeState::Repacking,
+                Some(&format!("repack by request {}", ctx.request.id)),
+                &actor,
+            )?;
+            ctx.nothing_done = false;
+            tape.state
+        }
+        s => {
+            return Err(OpError::invalid(format!(
+                "tape {barcode} is {s:?} and cannot be repacked"
+            )))
+        }
+    };
+    let used_before = tape.used_bytes;
+    let dir = super::data_dir(ctx.shared())
+        .join("staging")
+        .join(format!("repack-{}", ctx.request.id));
+    // Leftovers of an interrupted attempt are not trusted.
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).map_err(|e| {
+        OpError::diva(
+            DivaStatusCode::DivaErrInternal,
+            format!("cannot create the repack cache {}: {e}", dir.display()),
+        )
+    })?;
+    let moved = move_instances(ctx, barcode, &group, &dir);
+    if let Err(e) = std::fs::remove_dir_all(&dir) {
+        tracing::warn!(dir = %dir.display(), error = %e, "cannot remove the repack cache");
+    }
+    let (bytes_moved, destinations, failed) = match moved {
+        Ok(m) => m,
+        Err(e) => {
+            if !matches!(e, OpError::ShuttingDown) {
+                restore_state(ctx, barcode, prior, &format!("repack stopped: {e}"));
+            }
+            return Err(e);
+        }
+    };
+    let result = RequestResult::Repack {
+        bytes_moved,
+        // Deleted data's space comes back only when the whole tape is rewritten.
+        bytes_reclaimed: if failed.is_empty() {
+            used_before.saturating_sub(bytes_moved)
+        } else {
+            0
+        },
+        destination_barcodes: destinations,
+    };
+    if !failed.is_empty() {
+        restore_state(
+            ctx,
+            barcode,
+            prior,
+            &format!("repack left {} object(s) behind", failed.len()),
+        );
+        return Ok(OpOutcome {
+            state: RequestState::PartiallyCompleted,
+            reason: Some(format!(
+                "{} object(s) not moved; {barcode} was kept: {}",
+                failed.len(),
+                failed.join("; ")
+            )),
+            result,
+        });
+    }
+    retire(ctx, barcode, p.retire)?;
+    Ok(OpOutcome::completed(result))
+}
+
+fn restore_state(ctx: &OpContext, barcode: &str, to: TapeState, why: &str) {
+    let actor = ctx.actor();
+    let reason = (to != TapeState::Active).then_some(why);
+    if let Err(e) = ctx.catalog().set_tape_state(barcode, to, reason, &actor) {
+        tracing::error!(%barcode, error = %e, "cannot take the tape out of REPACKING");
+    }
+}
+
+type Moved = (u64, Vec<String>, Vec<String>);
+
+/// Moves every live instance off `barcode`. Returns the bytes moved, the destination tapes
+/// and the objects that could not be moved, as "collection/name: reason".
+fn move_instances(
+    ctx: &mut OpContext,
+    barcode: &str,
+    group: &str,
+    dir: &std::path::Path,
+) -> OpResult<Moved> {
+    let mut map = BTreeMap::new();
+    map.insert(
+        "repack-cache".to_string(),
+        ServerConfig {
+            root: dir.to_path_buf(),
+        },
+    );
+    let cache = Servers::from_config(&map)?.get("repack-cache")?;
+    let mut work: Vec<(InstanceRecord, ObjectRecord)> = Vec::new();
+    for inst in ctx.catalog().instances_on_tape(barcode)? {
+        let object = ctx
+            .catalog()
+            .get_object(&inst.collection, &inst.name)?
+            .ok_or_else(|| {
+                OpError::diva(
+                    DivaStatusCode::DivaErrInternal,
+                    format!("instance {} names a missing object", inst.id),
+                )
+            })?;
+        work.push((inst, object));
+    }
+    // Read in the order the data lies on the source tape.
+    work.sort_by_key(|(inst, _)| {
+        inst.files
+            .iter()
+            .filter(|f| f.tape == barcode)
+            .filter_map(|f| f.position)
+            .min()
+    });
+    let total: u64 = work.iter().map(|(_, o)| o.total_size).sum();
+    let limit = ctx.shared().state.config.limits.repack_cache_bytes.max(1);
+    let mut failed = Vec::new();
+    let mut moved = 0u64;
+    let mut destinations: Vec<String> = Vec::new();
+    let mut next = 0;
+    while next < work.len() {
+        // A batch: as many objects as the cache holds (at least one).
+        let mut end = next;
+        let mut staged = 0u64;
+        while end < work.len() && (end == next || staged + work[end].1.total_size <= limit) {
+            staged += work[end].1.total_size;
+            end += 1;
+        }
+        let batch = &work[next..end];
+        let mut ready = Vec::new();
+        for (inst, object) in batch {
+            Checkpoint::new(ctx).check()?;
+            ctx.progress.phase(format!(
+                "reading {}/{} from {barcode} ({} of {} bytes moved)",
+                inst.collection, inst.name, moved, total
+            ));
+            let dest = Destination {
+                server: cache.clone(),
+                root: Some(inst.id.to_string()),
+                overwrite: true,
+                accept_identical: false,
+            };
+            match restore::read_instance(ctx, object, inst, &dest) {
+                Ok(_) => ready.push((inst, object)),
+                Err(e) if stops(&e) => return Err(e),
+                Err(e) => failed.push(format!("{}/{}: {e}", inst.collection, inst.name)),
+            }
+        }
+        for (inst, object) in ready {
+            Checkpoint::new(ctx).check()?;
+            ctx.progress.phase(format!(
+                "writing {}/{} to group {group}",
+                inst.collection, inst.name
+            ));
+            match write_copy(ctx, inst, object, group, &cache) {
+                Ok(tapes) => {
+                    moved += object.total_size;
+                    for t in tapes {
+                        if !destinations.contains(&t) {
+                            destinations.push(t);
+                        }
+                    }
+                }
+                Err(e) if stops(&e) => return Err(e),
+                Err(e) => failed.push(format!("{}/{}: {e}", inst.collection, inst.name)),
+            }
+            let _ = std::fs::remove_dir_all(dir.join(inst.id.to_string()));
+        }
+        next = end;
+    }
+    Ok((moved, destinations, failed))
+}
+
+/// Errors that end the whole request rather than one object's move.
+fn stops(e: &OpError) -> bool {
+    matches!(e, OpError::Cancelled | OpError::ShuttingDown) || e.drive_failed()
+}
+
+/// Writes the staged copy of `inst` to the group and switches the object to it.
+fn write_copy(
+    ctx: &mut OpContext,
+    inst: &InstanceRecord,
+    object: &ObjectRecord,
+    group: &str,
+    cache: &std::sync::Arc<crate::servers::Server>,
+) -> OpResult<Vec<String>> {
+    // Tapes holding an instance of the object already are not written again.
+    let mut avoid = HashSet::new();
+    for i in ctx.catalog().list_instances(&inst.collection, &inst.name)? {
+        avoid.extend(i.tapes);
+    }
+    let job = WriteJob {
+        collection: inst.collection.clone(),
+        name: inst.name.clone(),
+        group: group.to_string(),
+        comments: object.comments.clone(),
+        archived: object.archived,
+        source: Source {
+            server: cache.clone(),
+            root: Some(inst.id.to_string()),
+        },
+        files: object
+            .files
+            .iter()
+            .map(|f| SourceFile {
+                path: f.path.clone(),
+                size: f.size,
+            })
+            .collect(),
+        avoid,
+    };
+    let written = archive::write_instance(ctx, &job)?;
+    for w in &written.files {
+        let ok = object
+            .files
+            .iter()
+            .any(|o| o.path == w.path && o.crc32 == w.crc32 && o.size == w.size);
+        if !ok {
+            archive::forget_written(ctx, &written);
+            return Err(OpError::invalid(format!(
+                "{} changed in the repack cache (CRC-32 {:08x})",
+                w.path, w.crc32
+            )));
+        }
+    }
+    let actor = ctx.actor();
+    let new = NewInstance {
+        group: group.to_string(),
+        files: archive::instance_files(&written),
+        created: OffsetDateTime::now_utc(),
+    };
+    if let Err(e) =
+        ctx.catalog()
+            .replace_instance(&inst.collection, &inst.name, inst.id, &new, &actor)
+    {
+        archive::forget_written(ctx, &written);
+        return Err(e.into());
+    }
+    Ok(written.tapes)
+}
+
+/// The source holds nothing live any more: reformat it to scratch, or leave it EMPTY.
+fn retire(ctx: &mut OpContext, barcode: &str, how: RepackRetire) -> OpResult<()> {
+    let actor = ctx.actor();
+    match how {
+        RepackRetire::Empty => {
+            ctx.catalog().set_tape_state(
+                barcode,
+                TapeState::Disabled,
+                Some(&format!(
+                    "repacked by request {}: no live data, left for the operator",
+                    ctx.request.id
+                )),
+                &actor,
+            )?;
+        }
+        RepackRetire::Scratch => {
+            while !ctx.take_tape(barcode) {
+                ctx.progress.phase(format!("waiting for {barcode}"));
+                Checkpoint::new(ctx).check()?;
+                std::thread::sleep(std::time::Duration::from_millis(200));
+            }
+            let r = reformat(ctx, barcode);
+            ctx.give_back_tape(barcode);
+            let uuid = r?;
+            ctx.catalog().update_tape(barcode, |t| {
+                t.used_bytes = 0;
+                t.pending_removals.clear();
+                t.volume_uuid = Some(uuid.clone());
+                t.suspect = None;
+                Ok(())
+            })?;
+            ctx.catalog()
+                .set_tape_state(barcode, TapeState::Active, None, &actor)?;
+            ctx.catalog().assign_tape_group(barcode, None, &actor)?;
+            ctx.catalog().update_tape(barcode, |t| {
+                t.scratch = true;
+                Ok(())
+            })?;
+        }
+    }
+    Ok(())
+}
+
+fn reformat(ctx: &mut OpContext, barcode: &str) -> OpResult<String> {
+    let (lib, drive) = ctx.drive_and_library()?;
+    tape::mount(ctx, barcode)?;
+    ctx.progress.phase(format!("reformatting {barcode}"));
+    let b = barcode.to_string();
+    tape::on_drive(&lib, &drive, "repack", move |d| {
+        let vol = tapelib_ltfs::format(&mut *d, &FormatOptions::new(&tape::volser(&b), None))
+            .map_err(lt(&b))?;
+        let uuid = vol.label().volume_uuid.hyphenated().to_string();
+        vol.unmount().map_err(lt(&b))?;
+        Ok(uuid)
+    })
+}

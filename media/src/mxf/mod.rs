@@ -1,0 +1,389 @@
+//! MXF OP1a cuts: timecodes to edit units through the index tables, long-GOP cuts widened
+//! to closed GOPs, and a new file with its own header, body and footer partitions, index
+//! table and random index pack around the original content packages.
+
+mod klv;
+mod layout;
+mod metadata;
+
+use std::io::Write;
+
+use klv::{
+    ber4, fill_to, INDEX_KEY, KIND_BODY, KIND_FOOTER, KIND_HEADER, PARTITION_PREFIX, RIP_KEY,
+    STATUS_CLOSED_COMPLETE,
+};
+use layout::{read_layout, IndexEntry, Layout, RANDOM_ACCESS};
+
+use crate::detect::MediaFormat;
+use crate::error::{MediaError, Result};
+use crate::source::{copy_range, Counting, RangeSource};
+use crate::timecode::{TimecodeRange, TimecodeRate};
+use crate::CutReport;
+
+/// How the clip's edit units map to essence bytes.
+enum Units {
+    /// Constant-size edit units.
+    Constant { size: u64, count: u64 },
+    /// One index entry per edit unit.
+    Variable(Vec<IndexEntry>),
+}
+
+impl Units {
+    fn count(&self) -> u64 {
+        match self {
+            Units::Constant { count, .. } => *count,
+            Units::Variable(e) => e.len() as u64,
+        }
+    }
+
+    /// Stream offset where edit unit `i` starts (`count` gives the essence end).
+    fn offset(&self, i: u64, essence_len: u64) -> u64 {
+        match self {
+            Units::Constant { size, .. } => i * size,
+            Units::Variable(e) => e.get(i as usize).map_or(essence_len, |e| e.stream_offset),
+        }
+    }
+
+    fn random_access(&self, i: u64) -> bool {
+        match self {
+            Units::Constant { .. } => true,
+            Units::Variable(e) => e
+                .get(i as usize)
+                .is_some_and(|e| e.flags & RANDOM_ACCESS != 0),
+        }
+    }
+}
+
+fn units(layout: &Layout) -> Result<Units> {
+    let segs = &layout.segments;
+    if let Some(cbr) = segs.iter().find(|s| s.edit_unit_byte_count != 0) {
+        let size = u64::from(cbr.edit_unit_byte_count);
+        let count = if cbr.duration > 0 {
+            cbr.duration as u64
+        } else {
+            layout.essence_len / size
+        };
+        if count
+            .checked_mul(size)
+            .is_none_or(|n| n > layout.essence_len)
+            || count == 0
+        {
+            return Err(MediaError::media(format!(
+                "{count} edit units of {size} bytes do not fit the {} essence bytes",
+                layout.essence_len
+            )));
+        }
+        return Ok(Units::Constant { size, count });
+    }
+    // Segments may repeat (body and footer copies): keep one per start position.
+    let mut segs: Vec<_> = segs.iter().filter(|s| !s.entries.is_empty()).collect();
+    segs.sort_by_key(|s| s.start);
+    let mut entries: Vec<IndexEntry> = Vec::new();
+    for s in segs {
+        let start = s.start as u64;
+        let have = entries.len() as u64;
+        if start > have {
+            return Err(MediaError::media(format!(
+                "index has no entries for edit units {have}-{}",
+                start - 1
+            )));
+        }
+        let skip = (have - start) as usize;
+        entries.extend(s.entries.iter().skip(skip).cloned());
+    }
+    if entries.is_empty() {
+        return Err(MediaError::media("the index table has no entries"));
+    }
+    let mut prev = 0u64;
+    for (i, e) in entries.iter().enumerate() {
+        if e.stream_offset < prev || e.stream_offset >= layout.essence_len {
+            return Err(MediaError::media(format!(
+                "index entry {i} points to stream offset {}, outside the essence ({} bytes) or backwards",
+                e.stream_offset, layout.essence_len
+            )));
+        }
+        prev = e.stream_offset;
+    }
+    if entries[0].stream_offset != 0 {
+        return Err(MediaError::media(
+            "the first index entry does not start the essence",
+        ));
+    }
+    Ok(Units::Variable(entries))
+}
+
+/// Copies stream bytes `[from, to)` of the body stream to `out`.
+fn copy_stream<S: RangeSource + ?Sized, W: Write>(
+    src: &mut S,
+    layout: &Layout,
+    from: u64,
+    to: u64,
+    out: &mut W,
+) -> Result<()> {
+    let mut pos = from;
+    for r in &layout.runs {
+        let run_len = r.file_end - r.file_start;
+        let run_end = r.stream_start + run_len;
+        if pos >= to {
+            break;
+        }
+        if run_end <= pos {
+            continue;
+        }
+        let n = run_end.min(to) - pos;
+        copy_range(src, r.file_start + (pos - r.stream_start), n, out)?;
+        pos += n;
+    }
+    if pos != to {
+        return Err(MediaError::media(
+            "essence runs end before the selected edit units",
+        ));
+    }
+    Ok(())
+}
+
+/// A partition pack built from the source header's pack value.
+fn partition_pack(template: &[u8], kind: u8, fields: &PackFields) -> Vec<u8> {
+    let mut v = template.to_vec();
+    v[8..16].copy_from_slice(&fields.this.to_be_bytes());
+    v[16..24].copy_from_slice(&fields.previous.to_be_bytes());
+    v[24..32].copy_from_slice(&fields.footer.to_be_bytes());
+    v[32..40].copy_from_slice(&fields.header_bytes.to_be_bytes());
+    v[40..48].copy_from_slice(&fields.index_bytes.to_be_bytes());
+    v[48..52].copy_from_slice(&fields.index_sid.to_be_bytes());
+    v[52..60].copy_from_slice(&0u64.to_be_bytes());
+    v[60..64].copy_from_slice(&fields.body_sid.to_be_bytes());
+    let mut out = PARTITION_PREFIX.to_vec();
+    out.extend_from_slice(&[kind, STATUS_CLOSED_COMPLETE, 0x00]);
+    out.extend_from_slice(&ber4(v.len()));
+    out.extend_from_slice(&v);
+    out
+}
+
+#[derive(Default, Clone, Copy)]
+struct PackFields {
+    this: u64,
+    previous: u64,
+    footer: u64,
+    header_bytes: u64,
+    index_bytes: u64,
+    index_sid: u32,
+    body_sid: u32,
+}
+
+fn local(out: &mut Vec<u8>, tag: u16, value: &[u8]) {
+    out.extend_from_slice(&tag.to_be_bytes());
+    out.extend_from_slice(&(value.len() as u16).to_be_bytes());
+    out.extend_from_slice(value);
+}
+
+/// Index table segments for the cut's edit units (VBR tables split to fit 16-bit lengths).
+fn index_segments(layout: &Layout, units: &Units, first: u64, last: u64, base: u64) -> Vec<u8> {
+    let seg = &layout.segments[0];
+    let mut rate = Vec::new();
+    rate.extend_from_slice(&seg.edit_rate.0.to_be_bytes());
+    rate.extend_from_slice(&seg.edit_rate.1.to_be_bytes());
+    let count = last - first + 1;
+    let mut out = Vec::new();
+    let mut one = |start: u64, dur: u64, eubc: u32, entries: Option<(&[IndexEntry], usize)>| {
+        let mut v = Vec::new();
+        local(&mut v, 0x3c0a, uuid::Uuid::new_v4().as_bytes());
+        local(&mut v, 0x3f0b, &rate);
+        local(&mut v, 0x3f0c, &start.to_be_bytes());
+        local(&mut v, 0x3f0d, &dur.to_be_bytes());
+        local(&mut v, 0x3f05, &eubc.to_be_bytes());
+        local(&mut v, 0x3f06, &layout.index_sid.to_be_bytes());
+        local(&mut v, 0x3f07, &layout.body_sid.to_be_bytes());
+        local(&mut v, 0x3f08, &[seg.slice_count]);
+        if seg.pos_table_count > 0 {
+            local(&mut v, 0x3f0e, &[seg.pos_table_count]);
+        }
+        if let Some(d) = &seg.delta_entries {
+            local(&mut v, 0x3f09, d);
+        }
+        if let Some((list, el)) = entries {
+            let mut a = Vec::with_capacity(8 + list.len() * el);
+            a.extend_from_slice(&(list.len() as u32).to_be_bytes());
+            a.extend_from_slice(&(el as u32).to_be_bytes());
+            for e in list {
+                a.push(e.temporal_offset as u8);
+                a.push(e.key_frame_offset as u8);
+                a.push(e.flags);
+                a.extend_from_slice(&(e.stream_offset - base).to_be_bytes());
+                a.extend_from_slice(&e.rest);
+            }
+            local(&mut v, 0x3f0a, &a);
+        }
+        out.extend_from_slice(&INDEX_KEY);
+        out.extend_from_slice(&ber4(v.len()));
+        out.extend_from_slice(&v);
+    };
+    match units {
+        Units::Constant { size, .. } => one(0, count, *size as u32, None),
+        Units::Variable(entries) => {
+            let list = &entries[first as usize..=last as usize];
+            let el = 11 + list[0].rest.len();
+            let per = (65_000 - 8) / el;
+            for (i, chunk) in list.chunks(per).enumerate() {
+                one((i * per) as u64, chunk.len() as u64, 0, Some((chunk, el)));
+            }
+        }
+    }
+    out
+}
+
+/// Cuts the frames `range` selects out of an OP1a file into `out`. Long-GOP essence is cut
+/// on closed-GOP boundaries around the range; the report says which frames were kept.
+pub fn cut_mxf<S: RangeSource + ?Sized, W: Write>(
+    src: &mut S,
+    range: &TimecodeRange,
+    out: &mut W,
+) -> Result<CutReport> {
+    let mut src = Counting::new(src);
+    let layout = read_layout(&mut src)?;
+    let units = units(&layout)?;
+    let seg = &layout.segments[0];
+    let tc = metadata::clip_timecode(&layout.header_metadata)?;
+    let (num, den) = (seg.edit_rate.0 as u32, seg.edit_rate.1 as u32);
+    let rate = match tc {
+        Some(t) if t.base > 0 => TimecodeRate::new(u32::from(t.base), t.drop_frame)?,
+        _ => TimecodeRate::from_rate(num, den, false)?,
+    };
+    let edit_base = (num + den / 2) / den;
+    if edit_base != rate.base {
+        return Err(MediaError::Unsupported(format!(
+            "edit rate {num}/{den} differs from the timecode base {}",
+            rate.base
+        )));
+    }
+    let start_tc = tc.map_or(0, |t| t.start);
+    let total = units.count();
+    let (want_first, want_last) = range.frames_in_clip(rate, start_tc, total)?;
+    let mut first = want_first;
+    while !units.random_access(first) {
+        if first == 0 {
+            return Err(MediaError::media(
+                "no random access point (closed GOP) at or before the in point",
+            ));
+        }
+        first -= 1;
+    }
+    let mut last = want_last;
+    while last + 1 < total && !units.random_access(last + 1) {
+        last += 1;
+    }
+    let from = units.offset(first, layout.essence_len);
+    let to = units.offset(last + 1, layout.essence_len);
+    if to <= from || to > layout.essence_len {
+        return Err(MediaError::media(
+            "index offsets of the selected edit units are inconsistent",
+        ));
+    }
+
+    let kag = match layout.header.kag {
+        0 => 1,
+        k if k > 1 << 20 => 1,
+        k => u64::from(k),
+    };
+    let mut hm = layout.header_metadata.clone();
+    metadata::patch(
+        &mut hm,
+        &metadata::Patch {
+            source_duration: total,
+            new_duration: last - first + 1,
+            timecode_shift: first,
+        },
+    )?;
+    let template = &layout.header.value;
+
+    // Header partition: pack, fill, header metadata (+ fill to the KAG).
+    let mut head = partition_pack(template, KIND_HEADER, &PackFields::default());
+    let at = head.len() as u64;
+    fill_to(&mut head, at, kag);
+    let hm_start = head.len();
+    head.extend_from_slice(&hm);
+    let at = head.len() as u64;
+    fill_to(&mut head, at, kag);
+    let header_bytes = (head.len() - hm_start) as u64;
+    let body_off = head.len() as u64;
+    let mut body = partition_pack(template, KIND_BODY, &PackFields::default());
+    let at = body_off + body.len() as u64;
+    fill_to(&mut body, at, kag);
+    let essence_off = body_off + body.len() as u64;
+    let mut essence_tail = Vec::new();
+    fill_to(&mut essence_tail, essence_off + (to - from), kag);
+    let footer_off = essence_off + (to - from) + essence_tail.len() as u64;
+    let mut index = index_segments(&layout, &units, first, last, from);
+    let footer_pack_len =
+        partition_pack(template, KIND_FOOTER, &PackFields::default()).len() as u64;
+    let mut footer_fill = Vec::new();
+    fill_to(&mut footer_fill, footer_off + footer_pack_len, kag);
+    let index_off = footer_off + footer_pack_len + footer_fill.len() as u64;
+    let at = index_off + index.len() as u64;
+    fill_to(&mut index, at, kag);
+
+    let header_fields = PackFields {
+        footer: footer_off,
+        header_bytes,
+        ..Default::default()
+    };
+    let h = partition_pack(template, KIND_HEADER, &header_fields);
+    head[..h.len()].copy_from_slice(&h);
+    let b = partition_pack(
+        template,
+        KIND_BODY,
+        &PackFields {
+            this: body_off,
+            footer: footer_off,
+            body_sid: layout.body_sid,
+            ..Default::default()
+        },
+    );
+    body[..b.len()].copy_from_slice(&b);
+    let footer = partition_pack(
+        template,
+        KIND_FOOTER,
+        &PackFields {
+            this: footer_off,
+            previous: body_off,
+            footer: footer_off,
+            index_bytes: index.len() as u64,
+            index_sid: layout.index_sid,
+            ..Default::default()
+        },
+    );
+    let mut rip = Vec::new();
+    for (sid, off) in [(0u32, 0u64), (layout.body_sid, body_off), (0, footer_off)] {
+        rip.extend_from_slice(&sid.to_be_bytes());
+        rip.extend_from_slice(&off.to_be_bytes());
+    }
+    let rip_total = 16 + 4 + rip.len() + 4;
+    rip.extend_from_slice(&(rip_total as u32).to_be_bytes());
+
+    out.write_all(&head)?;
+    out.write_all(&body)?;
+    copy_stream(&mut src, &layout, from, to, out)?;
+    out.write_all(&essence_tail)?;
+    out.write_all(&footer)?;
+    out.write_all(&footer_fill)?;
+    out.write_all(&index)?;
+    out.write_all(&RIP_KEY)?;
+    out.write_all(&ber4(rip.len()))?;
+    out.write_all(&rip)?;
+    let written = footer_off
+        + footer_pack_len
+        + footer_fill.len() as u64
+        + index.len() as u64
+        + rip_total as u64;
+
+    Ok(CutReport {
+        format: MediaFormat::Mxf,
+        first_frame: first,
+        last_frame: last,
+        first_timecode: rate.to_timecode(start_tc + first).to_string(),
+        last_timecode: rate.to_timecode(start_tc + last).to_string(),
+        bytes_read: src.bytes_read,
+        source_size: src.len(),
+        bytes_written: written,
+    })
+}

@@ -1,0 +1,244 @@
+//! MXF cuts of ffmpeg-made fixtures, checked with ffprobe and framemd5.
+
+mod common;
+
+use std::path::Path;
+
+use tapelib_media::{cut_auto, cut_mxf, FileSource, TimecodeRange};
+
+fn cut(src: &Path, out: &Path, begin: &str, end: &str) -> tapelib_media::CutReport {
+    let mut s = FileSource::open(src).unwrap();
+    let mut f = std::fs::File::create(out).unwrap();
+    let r = cut_mxf(&mut s, &TimecodeRange::parse(begin, end).unwrap(), &mut f).unwrap();
+    assert_eq!(r.bytes_written, std::fs::metadata(out).unwrap().len());
+    r
+}
+
+fn check_frames(src: &Path, out: &Path, first: u64, last: u64) {
+    assert_eq!(common::decode_errors(out), "", "decode errors in {out:?}");
+    assert_eq!(common::frame_count(out), last - first + 1);
+    let want = common::frame_md5s(src, Some((first, last)));
+    let got = common::frame_md5s(out, None);
+    assert_eq!(got.len() as u64, last - first + 1);
+    assert_eq!(
+        got, want,
+        "decoded frames differ from source frames {first}-{last}"
+    );
+}
+
+#[test]
+fn long_gop_mpeg2_with_audio_cuts_on_closed_gops() {
+    if !common::tools() {
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let src = dir.path().join("lg.mxf");
+    common::ffmpeg(&[
+        "-f",
+        "lavfi",
+        "-i",
+        "testsrc=size=320x240:rate=25:duration=6",
+        "-f",
+        "lavfi",
+        "-i",
+        "sine=frequency=440:sample_rate=48000:duration=6",
+        "-c:v",
+        "mpeg2video",
+        "-b:v",
+        "2M",
+        "-g",
+        "12",
+        "-bf",
+        "2",
+        "-flags",
+        "+cgop",
+        "-sc_threshold",
+        "1000000000",
+        "-c:a",
+        "pcm_s16le",
+        "-timecode",
+        "10:00:00:00",
+        src.to_str().unwrap(),
+    ]);
+    let out = dir.path().join("cut.mxf");
+    // Frames 31..=53 widen to the enclosing closed GOPs (at most 12 frames each side).
+    let r = cut(&src, &out, "10:00:01:06", "10:00:02:03");
+    assert!(r.first_frame <= 31 && r.first_frame + 12 > 31, "{r:?}");
+    assert!(r.last_frame >= 53 && r.last_frame < 53 + 12, "{r:?}");
+    assert!(
+        r.first_frame < 31,
+        "a cut inside a GOP starts at its I-frame: {r:?}"
+    );
+    let tc = format!("10:00:{:02}:{:02}", r.first_frame / 25, r.first_frame % 25);
+    assert_eq!(r.first_timecode, tc);
+    assert_eq!(common::format_timecode(&out), tc);
+    check_frames(&src, &out, r.first_frame, r.last_frame);
+    // The audio survives with the same duration as the video.
+    let mut s = FileSource::open(&out).unwrap();
+    let again = dir.path().join("again.mxf");
+    let mut f = std::fs::File::create(&again).unwrap();
+    // A cut of the cut starts counting at its own start timecode.
+    let r2 = cut_auto(&mut s, &TimecodeRange::parse(&tc, &tc).unwrap(), &mut f).unwrap();
+    assert_eq!(r2.first_frame, 0);
+    assert_eq!(common::format_timecode(&again), tc);
+    check_frames(&out, &again, 0, r2.last_frame);
+}
+
+#[test]
+fn intra_dnxhd_cuts_are_frame_exact() {
+    if !common::tools() {
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let src = dir.path().join("intra.mxf");
+    common::ffmpeg(&[
+        "-f",
+        "lavfi",
+        "-i",
+        "testsrc=size=1920x1080:rate=25:duration=1",
+        "-c:v",
+        "dnxhd",
+        "-b:v",
+        "36M",
+        "-pix_fmt",
+        "yuv422p",
+        "-timecode",
+        "01:00:00:00",
+        src.to_str().unwrap(),
+    ]);
+    let out = dir.path().join("cut.mxf");
+    let r = cut(&src, &out, "01:00:00:07", "01:00:00:11");
+    assert_eq!((r.first_frame, r.last_frame), (7, 11));
+    assert_eq!(common::format_timecode(&out), "01:00:00:07");
+    check_frames(&src, &out, 7, 11);
+    assert!(r.bytes_read < r.source_size / 3, "{r:?}");
+}
+
+#[test]
+fn drop_frame_clip_across_the_minute() {
+    if !common::tools() {
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let src = dir.path().join("df.mxf");
+    common::ffmpeg(&[
+        "-f",
+        "lavfi",
+        "-i",
+        "testsrc=size=320x240:rate=30000/1001:duration=3",
+        "-c:v",
+        "mpeg2video",
+        "-g",
+        "10",
+        "-bf",
+        "2",
+        "-flags",
+        "+cgop",
+        "-sc_threshold",
+        "1000000000",
+        "-timecode",
+        "01:00:59;28",
+        src.to_str().unwrap(),
+    ]);
+    let out = dir.path().join("cut.mxf");
+    // 01:01:00;10 is frame 10 of the clip: the GOP 10..=19.
+    let r = cut(&src, &out, "01:01:00;10", "01:01:00;19");
+    assert_eq!((r.first_frame, r.last_frame), (10, 19));
+    assert_eq!(r.first_timecode, "01:01:00;10");
+    assert_eq!(common::format_timecode(&out), "01:01:00;10");
+    check_frames(&src, &out, 10, 19);
+    // Labels drop-frame skips do not exist.
+    let mut s = FileSource::open(&src).unwrap();
+    let e = cut_mxf(
+        &mut s,
+        &TimecodeRange::parse("01:01:00;00", "01:01:00;05").unwrap(),
+        &mut Vec::new(),
+    )
+    .unwrap_err();
+    assert!(e.is_invalid_input(), "{e}");
+}
+
+#[test]
+fn one_second_of_a_minute_reads_a_small_fraction() {
+    if !common::tools() {
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let src = dir.path().join("long.mxf");
+    common::ffmpeg(&[
+        "-f",
+        "lavfi",
+        "-i",
+        "testsrc=size=160x128:rate=25:duration=60",
+        "-f",
+        "lavfi",
+        "-i",
+        "sine=frequency=440:sample_rate=48000:duration=60",
+        "-c:v",
+        "mpeg2video",
+        "-b:v",
+        "2M",
+        "-g",
+        "25",
+        "-bf",
+        "2",
+        "-flags",
+        "+cgop",
+        "-sc_threshold",
+        "1000000000",
+        "-c:a",
+        "pcm_s16le",
+        "-timecode",
+        "10:00:00:00",
+        src.to_str().unwrap(),
+    ]);
+    let out = dir.path().join("cut.mxf");
+    let r = cut(&src, &out, "10:00:30:00", "10:00:30:24");
+    assert_eq!((r.first_frame, r.last_frame), (750, 774));
+    assert!(
+        r.bytes_read * 10 < r.source_size,
+        "read {} of {} bytes",
+        r.bytes_read,
+        r.source_size
+    );
+    check_frames(&src, &out, 750, 774);
+}
+
+#[test]
+fn ranges_outside_the_clip_are_invalid() {
+    if !common::tools() {
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let src = dir.path().join("lg.mxf");
+    common::ffmpeg(&[
+        "-f",
+        "lavfi",
+        "-i",
+        "testsrc=size=160x128:rate=25:duration=2",
+        "-c:v",
+        "mpeg2video",
+        "-g",
+        "12",
+        "-timecode",
+        "10:00:00:00",
+        src.to_str().unwrap(),
+    ]);
+    let mut s = FileSource::open(&src).unwrap();
+    for (a, b) in [
+        ("10:00:05:00", "10:00:06:00"),
+        ("10:00:01:00", "10:00:00:10"),
+        ("09:59:59:00", "10:00:00:05"),
+    ] {
+        let e = cut_mxf(
+            &mut s,
+            &TimecodeRange::parse(a, b).unwrap(),
+            &mut Vec::new(),
+        )
+        .unwrap_err();
+        assert!(
+            matches!(e, tapelib_media::MediaError::InvalidRequest(_)),
+            "{a}-{b}: {e}"
+        );
+    }
+}
