@@ -29,6 +29,9 @@ use tapelib_proto::v1::{CancelRequestRequest, DivaStatusCode, SubmitImportReques
 use tokio_stream::wrappers::TcpListenerStream;
 use tonic::transport::Channel;
 
+/// The actor of calls that reach the services without the enforcement layer.
+const ACTOR: &str = "anonymous";
+
 /// A daemon serving on 127.0.0.1 until `stop`.
 struct Daemon {
     addr: String,
@@ -59,12 +62,14 @@ async fn daemon() -> Daemon {
         &dir.path().join("auth"),
     )
     .expect("auth");
-    let routes = api::routes(engine.clone(), Arc::new(auth));
+    let (stopping_tx, stopping) = tokio::sync::watch::channel(false);
+    let routes = api::routes_until(engine.clone(), Arc::new(auth), stopping);
     let server = tokio::spawn(
         tonic::transport::Server::builder()
             .add_routes(routes)
-            .serve_with_incoming_shutdown(TcpListenerStream::new(listener), async {
+            .serve_with_incoming_shutdown(TcpListenerStream::new(listener), async move {
                 let _ = stopped.await;
+                stopping_tx.send_replace(true);
             }),
     );
     let channel = Channel::from_shared(addr.clone())
@@ -226,7 +231,7 @@ async fn archive_watch_object_info_restore_round_trip() {
     let last = updates.last().expect("updates");
     assert_eq!(state(last), RequestState::Completed, "{last:?}");
     assert_eq!(last.progress_percent, 100);
-    assert_eq!(last.submitted_by, "grpc");
+    assert_eq!(last.submitted_by, ACTOR);
     assert_eq!(last.r#type, RequestType::Archive as i32);
     // Updates only on change: no two equal messages in a row.
     assert!(updates.windows(2).all(|w| w[0] != w[1]));
@@ -340,8 +345,8 @@ async fn archive_watch_object_info_restore_round_trip() {
         .requests()
         .submit_partial_restore(SubmitPartialRestoreRequest::default())
         .await
-        .expect_err("partial");
-    assert_eq!(e.code(), tonic::Code::Unimplemented);
+        .expect_err("partial restore without a selection");
+    assert_eq!(diva(&e), DivaStatusCode::DivaErrInvalidParameter);
 
     // Verify: the target is kept as submitted; no target is refused.
     let vid = d
@@ -601,7 +606,7 @@ async fn requests_and_objects_list_with_paging_and_filters() {
     assert!(log.entries[0].seq > log.entries[1].seq);
     let requests_by_grpc = SystemServiceClient::new(d.channel.clone())
         .list_audit_log(ListAuditLogRequest {
-            actor: "grpc".into(),
+            actor: ACTOR.into(),
             action_prefix: "request.submit".into(),
             page: Some(PageRequest { page: 1, size: 2 }),
             ..Default::default()
@@ -768,7 +773,7 @@ async fn tapectl_submits_waits_and_reports_json() {
     let v = parse(&out);
     assert_eq!(v["entries"][0]["action"], "object.archive");
     assert_eq!(v["entries"][0]["subject"], "show/ep1");
-    assert_eq!(v["entries"][0]["actor"], "grpc");
+    assert_eq!(v["entries"][0]["actor"], ACTOR);
     let (code, out) = tapectl(&d.addr, &["objects"]).await;
     assert_eq!(code, 0);
     assert!(

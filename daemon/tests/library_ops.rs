@@ -122,8 +122,8 @@ fn inventory_goes_into_the_catalog() {
     let sim = lib.simulator().unwrap().clone();
     sim.operator_insert("N00001L8", Some(IE1)).unwrap();
     lib.refresh_inventory().unwrap();
-    let n = cat.get_tape("N00001L8").unwrap().unwrap();
-    assert_eq!(n.location, TapeLocation::ImportExport(IE1));
+    // A cartridge waiting in the I/E station is not the archive's until it is taken in.
+    assert_eq!(cat.get_tape("N00001L8").unwrap(), None);
     let slot = lib.move_to_slot("N00001L8", None).unwrap();
     assert_eq!(
         cat.get_tape("N00001L8").unwrap().unwrap().location,

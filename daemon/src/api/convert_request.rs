@@ -396,6 +396,33 @@ fn result(r: &RequestResult) -> request_info::Result {
             file_count: count(*file_count),
             bytes: *bytes,
         }),
+        RequestResult::PartialRestore {
+            instance_id,
+            barcodes,
+            parts,
+            bytes_read,
+            bytes_written,
+        } => R::PartialRestore(pb::PartialRestoreResult {
+            instance_id: count(*instance_id),
+            barcodes: barcodes.clone(),
+            parts: parts
+                .iter()
+                .map(|p| pb::RestoredPart {
+                    source: p.source.clone(),
+                    destination: p.destination.clone(),
+                    bytes_read: p.bytes_read,
+                    source_size: p.source_size,
+                    bytes_written: p.bytes_written,
+                    first_frame: p.first_frame,
+                    last_frame: p.last_frame,
+                    first_timecode: p.first_timecode.clone().unwrap_or_default(),
+                    last_timecode: p.last_timecode.clone().unwrap_or_default(),
+                    note: p.note.clone().unwrap_or_default(),
+                })
+                .collect(),
+            bytes_read: *bytes_read,
+            bytes_written: *bytes_written,
+        }),
         RequestResult::Copy {
             source_instance_id,
             instance_id,

@@ -86,7 +86,7 @@ pub fn routes(engine: Arc<Engine>, auth: Arc<Auth>) -> tonic::service::Routes {
 }
 
 /// Like [`routes`]; open watch streams end when `stopping` turns true.
-fn routes_until(
+pub fn routes_until(
     engine: Arc<Engine>,
     auth: Arc<Auth>,
     stopping: watch::Receiver<bool>,

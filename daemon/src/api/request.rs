@@ -220,11 +220,6 @@ async fn stopped(stopping: &mut watch::Receiver<bool>) {
     }
 }
 
-/// Partial restores are served elsewhere; until then the call is refused outright.
-fn partial_restore_unavailable() -> Status {
-    Status::unimplemented("partial restore is not available yet")
-}
-
 #[tonic::async_trait]
 impl RequestService for RequestApi {
     async fn submit_archive(
@@ -249,9 +244,15 @@ impl RequestService for RequestApi {
 
     async fn submit_partial_restore(
         &self,
-        _request: Request<SubmitPartialRestoreRequest>,
+        request: Request<SubmitPartialRestoreRequest>,
     ) -> Result<Response<SubmitResponse>, Status> {
-        Err(partial_restore_unavailable())
+        let actor = caller(&request);
+        let r = request.into_inner();
+        let kind = crate::ops::partial_restore::partial_params_from_proto(&r)
+            .map(crate::request::RequestKind::PartialRestore)
+            .map_err(ApiError::Op);
+        self.submit("SubmitPartialRestore", actor, kind, r.priority)
+            .await
     }
 
     async fn submit_copy(

@@ -62,6 +62,26 @@ fn result(r: &request_info::Result) -> Value {
                 "bytes": a.bytes,
             }
         }),
+        R::PartialRestore(p) => json!({
+            "partial_restore": {
+                "instance_id": p.instance_id,
+                "barcodes": p.barcodes,
+                "bytes_read": p.bytes_read,
+                "bytes_written": p.bytes_written,
+                "parts": p.parts.iter().map(|x| json!({
+                    "source": x.source,
+                    "destination": x.destination,
+                    "bytes_read": x.bytes_read,
+                    "source_size": x.source_size,
+                    "bytes_written": x.bytes_written,
+                    "first_frame": x.first_frame,
+                    "last_frame": x.last_frame,
+                    "first_timecode": x.first_timecode,
+                    "last_timecode": x.last_timecode,
+                    "note": x.note,
+                })).collect::<Vec<_>>(),
+            }
+        }),
         R::Copy(c) => json!({
             "copy": {
                 "source_instance_id": c.source_instance_id,

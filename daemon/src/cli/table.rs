@@ -86,6 +86,39 @@ fn result_lines(r: &request_info::Result) -> Vec<(String, String)> {
             ("files".into(), a.file_count.to_string()),
             ("bytes".into(), a.bytes.to_string()),
         ],
+        R::PartialRestore(p) => {
+            let mut v = vec![
+                ("instance".into(), p.instance_id.to_string()),
+                ("tapes read".into(), list(&p.barcodes)),
+                ("bytes read".into(), p.bytes_read.to_string()),
+                ("bytes written".into(), p.bytes_written.to_string()),
+            ];
+            for x in &p.parts {
+                let frames = match (x.first_frame, x.last_frame) {
+                    (Some(a), Some(b)) => format!(
+                        ", frames {a}–{b} ({}–{})",
+                        or_dash(&x.first_timecode),
+                        or_dash(&x.last_timecode)
+                    ),
+                    _ => String::new(),
+                };
+                v.push((
+                    x.destination.clone(),
+                    format!(
+                        "from {}: {} of {} bytes read{frames}{}",
+                        x.source,
+                        x.bytes_read,
+                        x.source_size,
+                        if x.note.is_empty() {
+                            String::new()
+                        } else {
+                            format!("; {}", x.note)
+                        }
+                    ),
+                ));
+            }
+            v
+        }
         R::Copy(c) => vec![
             ("source instance".into(), c.source_instance_id.to_string()),
             ("new instance".into(), c.instance_id.to_string()),

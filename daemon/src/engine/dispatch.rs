@@ -525,10 +525,7 @@ pub(crate) fn precheck(shared: &Shared, kind: &RequestKind) -> Result<(), OpErro
             let paths: Vec<String> = object.files.iter().map(|f| f.path.clone()).collect();
             server.check_destination(p.file_path_root.as_deref(), &paths, p.overwrite)?;
         }
-        RequestKind::PartialRestore(p) => {
-            shared.servers.get(&p.destination_server)?;
-            ops::choose_instance(shared, &p.collection, &p.name, p.instance)?;
-        }
+        RequestKind::PartialRestore(p) => ops::partial_restore::precheck(shared, p)?,
         RequestKind::Copy(p) => {
             group_exists(&p.group)?;
             ops::choose_instance(shared, &p.collection, &p.name, p.source_instance)?;

@@ -10,6 +10,7 @@ mod export;
 pub mod export_document;
 mod import;
 mod insert;
+pub mod partial_restore;
 mod repack;
 mod restore;
 mod tape;
@@ -136,13 +137,7 @@ pub(crate) fn run(ctx: &mut OpContext, kind: &RequestKind) -> OpResult<OpOutcome
         RequestKind::Export(p) => export::run(ctx, p),
         RequestKind::Import(p) => import::run(ctx, p),
         RequestKind::Repack(p) => repack::run(ctx, p),
-        RequestKind::PartialRestore(_) => Err(OpError::diva(
-            DivaStatusCode::DivaErrLicenseDoesNotSupportThisFeature,
-            format!(
-                "{} requests are not supported by this daemon yet",
-                kind.name()
-            ),
-        )),
+        RequestKind::PartialRestore(p) => partial_restore::run(ctx, p),
     }
 }
 

@@ -48,6 +48,58 @@ pub struct PartialItem {
     pub range: Option<ByteRange>,
 }
 
+/// DIVA partial restore formats (REST guides, "Partial Restore Request Formats").
+pub mod partial_format {
+    pub const BYTES: u32 = 0;
+    pub const GXF: u32 = 2;
+    pub const MPEG2_TS: u32 = 5;
+    pub const MXF: u32 = 6;
+    pub const AUTODETECT: u32 = 11;
+    pub const FILE_FOLDER: u32 = 12;
+    pub const DPX: u32 = 13;
+    /// Video formats DIVA defines that this daemon does not cut (SEA, AVI Matrox,
+    /// Pinnacle, Omneon, Leitch, Quantel). GXF (2) is refused as well until GXF cuts exist.
+    pub const UNSUPPORTED: [u32; 6] = [3, 4, 7, 8, 9, 10];
+
+    pub fn is_timecode(format: u32) -> bool {
+        (2..=11).contains(&format)
+    }
+}
+
+/// One range of a file in a DIVA partial restore (`offsetPairs` entry).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum PartialRange {
+    /// Bytes `[begin, end)`: `end` is exclusive, so the DIVA samples' pairs (0,1),(1,2)
+    /// are adjacent single bytes.
+    Bytes { begin: u64, end: u64 },
+    /// Frames labelled `begin` through `end`, both included (`HH:MM:SS:FF`, `;` before
+    /// the frames for drop-frame).
+    Timecode { begin: String, end: String },
+}
+
+/// One entry of a DIVA partial restore's `offsets`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum PartialSelection {
+    /// Formats 0 and 2–11: ranges of one file. Byte ranges are concatenated in order into
+    /// `destination_file`; each timecode range makes its own playable file, the first named
+    /// `destination_file`, the next ones with `_2`, `_3`… before the extension.
+    File {
+        source_file: String,
+        destination_file: String,
+        ranges: Vec<PartialRange>,
+    },
+    /// Format 12: a file, or a folder restored recursively, keeping relative paths.
+    FileFolder {
+        name: String,
+        #[serde(default)]
+        option: String,
+    },
+    /// Format 13: DPX frames `begin..=end`, numbered by their file names.
+    Frames { begin: u64, end: u64 },
+}
+
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct PartialRestoreParams {
     pub collection: String,
@@ -56,7 +108,15 @@ pub struct PartialRestoreParams {
     pub destination_server: String,
     pub file_path_root: Option<String>,
     pub overwrite: bool,
+    /// Whole files or single byte ranges (the simple form); used when `selection` is empty.
+    #[serde(default)]
     pub items: Vec<PartialItem>,
+    /// DIVA format of `selection` (see [`partial_format`]).
+    #[serde(default)]
+    pub format: u32,
+    /// The DIVA selection, in request order.
+    #[serde(default)]
+    pub selection: Vec<PartialSelection>,
 }
 
 /// A new instance of an object on another tape group.
@@ -270,26 +330,7 @@ impl RequestKind {
                 required("collection", &p.collection)?;
                 required("name", &p.name)?;
                 required("destination_server", &p.destination_server)?;
-                non_empty_list("items", &p.items)?;
-                for item in &p.items {
-                    required("items.source_path", &item.source_path)?;
-                    if let Some(d) = &item.destination_path {
-                        required("items.destination_path", d)?;
-                    }
-                    if let Some(ByteRange {
-                        offset,
-                        length: Some(len),
-                    }) = &item.range
-                    {
-                        if *len == 0 || offset.checked_add(*len).is_none() {
-                            return Err(RequestError::InvalidParameter {
-                                field: "items.range",
-                                reason: format!("empty or overflowing range {offset}+{len}"),
-                            });
-                        }
-                    }
-                }
-                Ok(())
+                validate_partial(p)
             }
             RequestKind::Copy(p) => {
                 required("collection", &p.collection)?;
@@ -327,4 +368,117 @@ impl RequestKind {
             RequestKind::Verify(VerifyParams::Tape { barcode }) => required("barcode", barcode),
         }
     }
+}
+
+fn invalid(field: &'static str, reason: impl Into<String>) -> RequestError {
+    RequestError::InvalidParameter {
+        field,
+        reason: reason.into(),
+    }
+}
+
+/// Shape checks of a partial restore: the selection suits the format, ranges are
+/// well-formed and not reversed. Sizes and clip lengths are checked against the object
+/// when the request runs.
+fn validate_partial(p: &PartialRestoreParams) -> Result<(), RequestError> {
+    use partial_format as f;
+    if p.selection.is_empty() {
+        non_empty_list("items", &p.items)?;
+        for item in &p.items {
+            required("items.source_path", &item.source_path)?;
+            if let Some(d) = &item.destination_path {
+                required("items.destination_path", d)?;
+            }
+            if let Some(ByteRange {
+                offset,
+                length: Some(len),
+            }) = &item.range
+            {
+                if *len == 0 || offset.checked_add(*len).is_none() {
+                    return Err(invalid(
+                        "items.range",
+                        format!("empty or overflowing range {offset}+{len}"),
+                    ));
+                }
+            }
+        }
+        return Ok(());
+    }
+    if f::UNSUPPORTED.contains(&p.format) || p.format == f::GXF {
+        return Err(invalid(
+            "format",
+            format!("partial restore format {} not supported", p.format),
+        ));
+    }
+    if p.format == 1 || p.format > f::DPX {
+        return Err(invalid(
+            "format",
+            format!("{} is not a DIVA partial restore format", p.format),
+        ));
+    }
+    for sel in &p.selection {
+        match sel {
+            PartialSelection::File {
+                source_file,
+                destination_file,
+                ranges,
+            } if p.format == f::BYTES || f::is_timecode(p.format) => {
+                required("offsets.sourceFile", source_file)?;
+                required("offsets.destinationFile", destination_file)?;
+                non_empty_list("offsets.offsetPairs", ranges)?;
+                for r in ranges {
+                    match r {
+                        PartialRange::Bytes { begin, end } if p.format == f::BYTES => {
+                            if begin >= end {
+                                return Err(invalid(
+                                    "offsets.offsetPairs",
+                                    format!("byte range {begin}-{end} is empty or reversed"),
+                                ));
+                            }
+                        }
+                        PartialRange::Timecode { begin, end } if p.format != f::BYTES => {
+                            let range = tapelib_media::TimecodeRange::parse(begin, end)
+                                .map_err(|e| invalid("offsets.offsetPairs", e.to_string()))?;
+                            let pos = |t: tapelib_media::Timecode| {
+                                (t.hours, t.minutes, t.seconds, t.frames)
+                            };
+                            // Reversed unless the range crosses midnight (ends before 01:00).
+                            if pos(range.end) < pos(range.begin)
+                                && !(range.begin.hours == 23 && range.end.hours == 0)
+                            {
+                                return Err(invalid(
+                                    "offsets.offsetPairs",
+                                    format!("timecode range {begin}-{end} is reversed"),
+                                ));
+                            }
+                        }
+                        _ => {
+                            return Err(invalid(
+                                "offsets.offsetPairs",
+                                format!("range {r:?} does not suit format {}", p.format),
+                            ))
+                        }
+                    }
+                }
+            }
+            PartialSelection::FileFolder { name, .. } if p.format == f::FILE_FOLDER => {
+                required("offsets.fileFolder.name", name)?;
+            }
+            PartialSelection::Frames { begin, end } if p.format == f::DPX => {
+                if begin > end {
+                    return Err(invalid(
+                        "offsets.range",
+                        format!("frame range {begin}-{end} is reversed"),
+                    ));
+                }
+            }
+            other => {
+                return Err(invalid(
+                    "offsets",
+                    format!("{other:?} does not suit format {}", p.format),
+                ))
+            }
+        }
+    }
+    Ok(())
 }

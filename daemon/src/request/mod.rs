@@ -13,11 +13,11 @@ use time::OffsetDateTime;
 use crate::catalog::CatalogError;
 pub use diva::{DivaStatusCode, RequestState};
 pub use kind::{
-    ArchiveParams, ByteRange, CopyParams, DeleteParams, EjectParams, ExportParams, ImportConflict,
-    ImportParams, InsertParams, PartialItem, PartialRestoreParams, RepackParams, RepackRetire,
-    RequestKind, RestoreParams, VerifyParams,
+    partial_format, ArchiveParams, ByteRange, CopyParams, DeleteParams, EjectParams, ExportParams,
+    ImportConflict, ImportParams, InsertParams, PartialItem, PartialRange, PartialRestoreParams,
+    PartialSelection, RepackParams, RepackRetire, RequestKind, RestoreParams, VerifyParams,
 };
-pub use result::{EjectedTape, InsertedTape, RequestResult, TapeContent};
+pub use result::{EjectedTape, InsertedTape, RequestResult, RestoredPart, TapeContent};
 pub use store::{CancelOutcome, Recovery, RecoveryAction, Requests};
 
 /// Request errors, each mapping to a DIVA status code.

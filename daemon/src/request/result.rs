@@ -34,6 +34,32 @@ pub struct EjectedTape {
     pub ie_address: u16,
 }
 
+/// What a partial restore made of one selected range or file.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RestoredPart {
+    /// File of the object read from.
+    pub source: String,
+    /// File created under the destination root.
+    pub destination: String,
+    /// Bytes read from tape for it, and the source file's size.
+    pub bytes_read: u64,
+    pub source_size: u64,
+    pub bytes_written: u64,
+    /// First and last frame restored, counted from the clip's first frame (timecode cuts)
+    /// or taken from the file name (DPX).
+    #[serde(default)]
+    pub first_frame: Option<u64>,
+    #[serde(default)]
+    pub last_frame: Option<u64>,
+    #[serde(default)]
+    pub first_timecode: Option<String>,
+    #[serde(default)]
+    pub last_timecode: Option<String>,
+    /// Anything worth knowing (GOP widening, DPX gaps and duplicates).
+    #[serde(default)]
+    pub note: Option<String>,
+}
+
 /// The outcome of a request, by kind.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "kind", rename_all = "snake_case")]
@@ -50,6 +76,13 @@ pub enum RequestResult {
         barcodes: Vec<String>,
         file_count: u64,
         bytes: u64,
+    },
+    PartialRestore {
+        instance_id: u64,
+        barcodes: Vec<String>,
+        parts: Vec<RestoredPart>,
+        bytes_read: u64,
+        bytes_written: u64,
     },
     Copy {
         source_instance_id: u64,

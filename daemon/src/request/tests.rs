@@ -137,6 +137,8 @@ fn parameters_are_validated() {
                 length: Some(2),
             }),
         }],
+        format: 0,
+        selection: Vec::new(),
     });
     assert!(matches!(
         bad.validate(),
@@ -392,6 +394,8 @@ fn kind() -> impl Strategy<Value = RequestKind> {
                         destination_path: Some("g".into()),
                         range: Some(ByteRange { offset, length }),
                     }],
+                    format: 0,
+                    selection: Vec::new(),
                 })
             }
         ),

@@ -12,7 +12,7 @@ use klv::{
     ber4, fill_to, INDEX_KEY, KIND_BODY, KIND_FOOTER, KIND_HEADER, PARTITION_PREFIX, RIP_KEY,
     STATUS_CLOSED_COMPLETE,
 };
-use layout::{read_layout, IndexEntry, Layout, RANDOM_ACCESS};
+use layout::{IndexEntry, Layout, RANDOM_ACCESS};
 
 use crate::detect::MediaFormat;
 use crate::error::{MediaError, Result};
@@ -24,120 +24,89 @@ use crate::CutReport;
 enum Units {
     /// Constant-size edit units.
     Constant { size: u64, count: u64 },
-    /// One index entry per edit unit.
-    Variable(Vec<IndexEntry>),
+    /// One index entry per edit unit, read on demand.
+    Variable { count: u64 },
 }
 
 impl Units {
+    fn new<S: RangeSource + ?Sized>(src: &mut S, layout: &mut Layout) -> Result<Units> {
+        let t = layout.template();
+        if t.edit_unit_byte_count != 0 {
+            layout.read_all(src)?;
+            let size = u64::from(t.edit_unit_byte_count);
+            let essence = layout.essence_len()?;
+            let duration = layout
+                .segments
+                .values()
+                .map(|s| s.duration)
+                .max()
+                .unwrap_or(0);
+            let count = if duration > 0 {
+                duration as u64
+            } else {
+                essence / size
+            };
+            if count == 0 || count.checked_mul(size).is_none_or(|n| n > essence) {
+                return Err(MediaError::media(format!(
+                    "{count} edit units of {size} bytes do not fit the {essence} essence bytes"
+                )));
+            }
+            return Ok(Units::Constant { size, count });
+        }
+        let count = layout.indexed_units();
+        if count == 0 {
+            return Err(MediaError::media("the index table has no entries"));
+        }
+        Ok(Units::Variable { count })
+    }
+
     fn count(&self) -> u64 {
         match self {
-            Units::Constant { count, .. } => *count,
-            Units::Variable(e) => e.len() as u64,
+            Units::Constant { count, .. } | Units::Variable { count } => *count,
         }
     }
 
     /// Stream offset where edit unit `i` starts (`count` gives the essence end).
-    fn offset(&self, i: u64, essence_len: u64) -> u64 {
+    fn offset<S: RangeSource + ?Sized>(
+        &self,
+        src: &mut S,
+        layout: &mut Layout,
+        i: u64,
+    ) -> Result<u64> {
         match self {
-            Units::Constant { size, .. } => i * size,
-            Units::Variable(e) => e.get(i as usize).map_or(essence_len, |e| e.stream_offset),
+            Units::Constant { size, .. } => Ok(i * size),
+            Units::Variable { count } if i >= *count => layout.stream_end(src),
+            Units::Variable { .. } => Ok(layout.entry(src, i)?.stream_offset),
         }
     }
 
-    fn random_access(&self, i: u64) -> bool {
+    fn random_access<S: RangeSource + ?Sized>(
+        &self,
+        src: &mut S,
+        layout: &mut Layout,
+        i: u64,
+    ) -> Result<bool> {
         match self {
-            Units::Constant { .. } => true,
-            Units::Variable(e) => e
-                .get(i as usize)
-                .is_some_and(|e| e.flags & RANDOM_ACCESS != 0),
+            Units::Constant { .. } => Ok(true),
+            Units::Variable { .. } => Ok(layout.entry(src, i)?.flags & RANDOM_ACCESS != 0),
         }
     }
-}
-
-fn units(layout: &Layout) -> Result<Units> {
-    let segs = &layout.segments;
-    if let Some(cbr) = segs.iter().find(|s| s.edit_unit_byte_count != 0) {
-        let size = u64::from(cbr.edit_unit_byte_count);
-        let count = if cbr.duration > 0 {
-            cbr.duration as u64
-        } else {
-            layout.essence_len / size
-        };
-        if count
-            .checked_mul(size)
-            .is_none_or(|n| n > layout.essence_len)
-            || count == 0
-        {
-            return Err(MediaError::media(format!(
-                "{count} edit units of {size} bytes do not fit the {} essence bytes",
-                layout.essence_len
-            )));
-        }
-        return Ok(Units::Constant { size, count });
-    }
-    // Segments may repeat (body and footer copies): keep one per start position.
-    let mut segs: Vec<_> = segs.iter().filter(|s| !s.entries.is_empty()).collect();
-    segs.sort_by_key(|s| s.start);
-    let mut entries: Vec<IndexEntry> = Vec::new();
-    for s in segs {
-        let start = s.start as u64;
-        let have = entries.len() as u64;
-        if start > have {
-            return Err(MediaError::media(format!(
-                "index has no entries for edit units {have}-{}",
-                start - 1
-            )));
-        }
-        let skip = (have - start) as usize;
-        entries.extend(s.entries.iter().skip(skip).cloned());
-    }
-    if entries.is_empty() {
-        return Err(MediaError::media("the index table has no entries"));
-    }
-    let mut prev = 0u64;
-    for (i, e) in entries.iter().enumerate() {
-        if e.stream_offset < prev || e.stream_offset >= layout.essence_len {
-            return Err(MediaError::media(format!(
-                "index entry {i} points to stream offset {}, outside the essence ({} bytes) or backwards",
-                e.stream_offset, layout.essence_len
-            )));
-        }
-        prev = e.stream_offset;
-    }
-    if entries[0].stream_offset != 0 {
-        return Err(MediaError::media(
-            "the first index entry does not start the essence",
-        ));
-    }
-    Ok(Units::Variable(entries))
 }
 
 /// Copies stream bytes `[from, to)` of the body stream to `out`.
 fn copy_stream<S: RangeSource + ?Sized, W: Write>(
     src: &mut S,
-    layout: &Layout,
+    layout: &mut Layout,
     from: u64,
     to: u64,
     out: &mut W,
 ) -> Result<()> {
     let mut pos = from;
-    for r in &layout.runs {
-        let run_len = r.file_end - r.file_start;
-        let run_end = r.stream_start + run_len;
-        if pos >= to {
-            break;
-        }
-        if run_end <= pos {
-            continue;
-        }
-        let n = run_end.min(to) - pos;
+    while pos < to {
+        let r = layout.run_at(src, pos)?;
+        let n = r.stream_end().min(to) - pos;
         copy_range(src, r.file_start + (pos - r.stream_start), n, out)?;
         pos += n;
-    }
-    if pos != to {
-        return Err(MediaError::media(
-            "essence runs end before the selected edit units",
-        ));
     }
     Ok(())
 }
@@ -178,12 +147,17 @@ fn local(out: &mut Vec<u8>, tag: u16, value: &[u8]) {
 }
 
 /// Index table segments for the cut's edit units (VBR tables split to fit 16-bit lengths).
-fn index_segments(layout: &Layout, units: &Units, first: u64, last: u64, base: u64) -> Vec<u8> {
-    let seg = &layout.segments[0];
+fn index_segments(
+    layout: &Layout,
+    units: &Units,
+    entries: &[IndexEntry],
+    count: u64,
+    base: u64,
+) -> Vec<u8> {
+    let seg = layout.template();
     let mut rate = Vec::new();
     rate.extend_from_slice(&seg.edit_rate.0.to_be_bytes());
     rate.extend_from_slice(&seg.edit_rate.1.to_be_bytes());
-    let count = last - first + 1;
     let mut out = Vec::new();
     let mut one = |start: u64, dur: u64, eubc: u32, entries: Option<(&[IndexEntry], usize)>| {
         let mut v = Vec::new();
@@ -220,11 +194,10 @@ fn index_segments(layout: &Layout, units: &Units, first: u64, last: u64, base: u
     };
     match units {
         Units::Constant { size, .. } => one(0, count, *size as u32, None),
-        Units::Variable(entries) => {
-            let list = &entries[first as usize..=last as usize];
-            let el = 11 + list[0].rest.len();
+        Units::Variable { .. } => {
+            let el = 11 + entries.first().map_or(0, |e| e.rest.len());
             let per = (65_000 - 8) / el;
-            for (i, chunk) in list.chunks(per).enumerate() {
+            for (i, chunk) in entries.chunks(per).enumerate() {
                 one((i * per) as u64, chunk.len() as u64, 0, Some((chunk, el)));
             }
         }
@@ -240,9 +213,9 @@ pub fn cut_mxf<S: RangeSource + ?Sized, W: Write>(
     out: &mut W,
 ) -> Result<CutReport> {
     let mut src = Counting::new(src);
-    let layout = read_layout(&mut src)?;
-    let units = units(&layout)?;
-    let seg = &layout.segments[0];
+    let mut layout = Layout::read(&mut src)?;
+    let units = Units::new(&mut src, &mut layout)?;
+    let seg = layout.template();
     let tc = metadata::clip_timecode(&layout.header_metadata)?;
     let (num, den) = (seg.edit_rate.0 as u32, seg.edit_rate.1 as u32);
     let rate = match tc {
@@ -260,7 +233,7 @@ pub fn cut_mxf<S: RangeSource + ?Sized, W: Write>(
     let total = units.count();
     let (want_first, want_last) = range.frames_in_clip(rate, start_tc, total)?;
     let mut first = want_first;
-    while !units.random_access(first) {
+    while !units.random_access(&mut src, &mut layout, first)? {
         if first == 0 {
             return Err(MediaError::media(
                 "no random access point (closed GOP) at or before the in point",
@@ -269,15 +242,30 @@ pub fn cut_mxf<S: RangeSource + ?Sized, W: Write>(
         first -= 1;
     }
     let mut last = want_last;
-    while last + 1 < total && !units.random_access(last + 1) {
+    while last + 1 < total && !units.random_access(&mut src, &mut layout, last + 1)? {
         last += 1;
     }
-    let from = units.offset(first, layout.essence_len);
-    let to = units.offset(last + 1, layout.essence_len);
-    if to <= from || to > layout.essence_len {
+    let from = units.offset(&mut src, &mut layout, first)?;
+    let to = units.offset(&mut src, &mut layout, last + 1)?;
+    if to <= from {
         return Err(MediaError::media(
             "index offsets of the selected edit units are inconsistent",
         ));
+    }
+    let mut entries = Vec::new();
+    if let Units::Variable { .. } = units {
+        let mut prev = from;
+        for i in first..=last {
+            let e = layout.entry(&mut src, i)?;
+            if e.stream_offset < prev || e.stream_offset >= to {
+                return Err(MediaError::media(format!(
+                    "index entry {i} points to stream offset {}, outside its edit units or backwards",
+                    e.stream_offset
+                )));
+            }
+            prev = e.stream_offset;
+            entries.push(e);
+        }
     }
 
     let kag = match layout.header.kag {
@@ -313,7 +301,7 @@ pub fn cut_mxf<S: RangeSource + ?Sized, W: Write>(
     let mut essence_tail = Vec::new();
     fill_to(&mut essence_tail, essence_off + (to - from), kag);
     let footer_off = essence_off + (to - from) + essence_tail.len() as u64;
-    let mut index = index_segments(&layout, &units, first, last, from);
+    let mut index = index_segments(&layout, &units, &entries, last - first + 1, from);
     let footer_pack_len =
         partition_pack(template, KIND_FOOTER, &PackFields::default()).len() as u64;
     let mut footer_fill = Vec::new();
@@ -362,7 +350,7 @@ pub fn cut_mxf<S: RangeSource + ?Sized, W: Write>(
 
     out.write_all(&head)?;
     out.write_all(&body)?;
-    copy_stream(&mut src, &layout, from, to, out)?;
+    copy_stream(&mut src, &mut layout, from, to, out)?;
     out.write_all(&essence_tail)?;
     out.write_all(&footer)?;
     out.write_all(&footer_fill)?;

@@ -1,0 +1,308 @@
+//! Partial restore against a full restore of the same clip on the simulated LTO-8 drive:
+//! modeled tape seconds (locate, read, …) for one second of a long synthetic transport
+//! stream at its start, middle and end, and for the whole file.
+//!
+//! `TAPELIB_BENCH_BYTES` (default 2 GiB) sets the clip size; `TAPELIB_BENCH_DIR` the scratch
+//! directory (default the system temp dir).
+
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::Duration;
+
+use tapelib_daemon::api::DaemonState;
+use tapelib_daemon::catalog::Catalog;
+use tapelib_daemon::config::DaemonConfig;
+use tapelib_daemon::engine::Engine;
+use tapelib_daemon::library::TapeLibrary;
+use tapelib_daemon::request::{
+    ArchiveParams, PartialRange, PartialRestoreParams, PartialSelection, Priority, RequestKind,
+    RequestResult, RequestState, RestoreParams,
+};
+
+const FPS: u64 = 25;
+const VIDEO_PID: u16 = 0x100;
+const PMT_PID: u16 = 0x1000;
+
+fn crc32_mpeg(data: &[u8]) -> u32 {
+    let mut crc = 0xffff_ffffu32;
+    for &b in data {
+        crc ^= u32::from(b) << 24;
+        for _ in 0..8 {
+            crc = if crc & 0x8000_0000 != 0 {
+                (crc << 1) ^ 0x04c1_1db7
+            } else {
+                crc << 1
+            };
+        }
+    }
+    crc
+}
+
+fn section_packet(pid: u16, section: &[u8]) -> [u8; 188] {
+    let mut p = [0xffu8; 188];
+    p[..4].copy_from_slice(&[0x47, 0x40 | (pid >> 8) as u8, pid as u8, 0x10]);
+    p[4] = 0;
+    p[5..5 + section.len()].copy_from_slice(section);
+    let crc = crc32_mpeg(section);
+    p[5 + section.len()..9 + section.len()].copy_from_slice(&crc.to_be_bytes());
+    p
+}
+
+/// A constant-size, all-intra MPEG-2 transport stream: every frame a random-access PES
+/// of `packets` packets with a PTS; the first carries sequence and GOP headers with the
+/// start timecode 10:00:00:00. Only the structures a cut reads are real.
+fn make_clip(path: &Path, bytes: u64) -> (u64, u64) {
+    std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+    let seconds = (bytes / (4 << 20)).max(8);
+    let frames = seconds * FPS;
+    let packets = (bytes / 188 / frames).max(2);
+    let mut f = std::io::BufWriter::with_capacity(4 << 20, std::fs::File::create(path).unwrap());
+    let pat = [
+        0x00,
+        0xb0,
+        0x0d,
+        0x00,
+        0x01,
+        0xc1,
+        0x00,
+        0x00,
+        0x00,
+        0x01,
+        0xe0 | (PMT_PID >> 8) as u8,
+        PMT_PID as u8,
+    ];
+    let pmt = [
+        0x02, 0xb0, 0x12, 0x00, 0x01, 0xc1, 0x00, 0x00, 0xe1, 0x00, 0xf0, 0x00, 0x02, 0xe1, 0x00,
+        0xf0, 0x00,
+    ];
+    f.write_all(&section_packet(0, &pat)).unwrap();
+    f.write_all(&section_packet(PMT_PID, &pmt)).unwrap();
+    let mut cc = 0u8;
+    for n in 0..frames {
+        let pts = 90_000 + n * (90_000 / FPS);
+        for k in 0..packets {
+            let mut p = [0u8; 188];
+            p[0] = 0x47;
+            p[1] = (if k == 0 { 0x40 } else { 0 }) | (VIDEO_PID >> 8) as u8;
+            p[2] = VIDEO_PID as u8;
+            let mut i = 4;
+            if k == 0 {
+                p[3] = 0x30 | cc;
+                p[4] = 1; // adaptation field: random access indicator
+                p[5] = 0x40;
+                i = 6;
+                let pes = [
+                    0,
+                    0,
+                    1,
+                    0xe0,
+                    0,
+                    0,
+                    0x80,
+                    0x80,
+                    5,
+                    0x21 | ((pts >> 29) & 0x0e) as u8,
+                    (pts >> 22) as u8,
+                    0x01 | ((pts >> 14) & 0xfe) as u8,
+                    (pts >> 7) as u8,
+                    0x01 | ((pts << 1) & 0xfe) as u8,
+                    // Sequence header: 720x576, frame rate code 3 (25).
+                    0,
+                    0,
+                    1,
+                    0xb3,
+                    0x2d,
+                    0x02,
+                    0x40,
+                    0x23,
+                    0xff,
+                    0xff,
+                    0xe0,
+                    0x18,
+                    // GOP header: 10:00:00:00, closed.
+                    0,
+                    0,
+                    1,
+                    0xb8,
+                    0x28,
+                    0x08,
+                    0x00,
+                    0x40,
+                ];
+                p[i..i + pes.len()].copy_from_slice(&pes);
+                i += pes.len();
+            } else {
+                p[3] = 0x10 | cc;
+            }
+            for (j, b) in p[i..].iter_mut().enumerate() {
+                *b = (n as u8) ^ (j as u8) | 1;
+            }
+            cc = (cc + 1) & 0x0f;
+            f.write_all(&p).unwrap();
+        }
+    }
+    f.flush().unwrap();
+    (frames, std::fs::metadata(path).unwrap().len())
+}
+
+fn open(dir: &Path) -> (Engine, PathBuf) {
+    let mut c = DaemonConfig::simulate_default(dir);
+    c.limits.ready_poll_interval = Duration::from_millis(5);
+    c.libraries[0]
+        .simulator
+        .as_mut()
+        .unwrap()
+        .inline
+        .as_mut()
+        .unwrap()
+        .time_scale = 0.0;
+    let mut restore = c.servers["demo"].clone();
+    restore.root = dir.join("restore");
+    c.servers.insert("restore".into(), restore);
+    for s in c.servers.values() {
+        std::fs::create_dir_all(&s.root).unwrap();
+    }
+    let catalog = Catalog::open(&c.catalog).unwrap();
+    for g in &c.groups {
+        if catalog.get_group(&g.name).unwrap().is_none() {
+            catalog
+                .create_group(
+                    &tapelib_daemon::catalog::TapeGroup {
+                        name: g.name.clone(),
+                        description: String::new(),
+                        generation: g.generation,
+                        created: time::OffsetDateTime::now_utc(),
+                    },
+                    "bench",
+                )
+                .unwrap();
+        }
+    }
+    let lib = TapeLibrary::open(&c.libraries[0], &c.limits, catalog.clone()).unwrap();
+    lib.refresh_inventory().unwrap();
+    let demo = dir.join("demo");
+    let state = Arc::new(DaemonState::new(c, catalog, vec![Arc::new(lib)]));
+    (Engine::start(state).unwrap(), demo)
+}
+
+fn run(engine: &Engine, kind: RequestKind) -> tapelib_daemon::request::RequestRecord {
+    let id = engine.submit(kind, Priority::DEFAULT, "bench").unwrap().id;
+    loop {
+        let r = engine.requests().get(id).unwrap();
+        if r.state.is_terminal() {
+            assert_eq!(r.state, RequestState::Completed, "{r:?}");
+            return r;
+        }
+        std::thread::sleep(Duration::from_millis(10));
+    }
+}
+
+/// Modeled seconds the tape spent on everything but loading and unloading.
+fn tape_seconds(engine: &Engine, tape: &str) -> f64 {
+    let sim = engine.state().libraries[0].simulator().unwrap().clone();
+    let s = sim.stats().cartridges[tape].modeled_seconds.clone();
+    s.rewind + s.locate + s.space + s.read + s.write + s.erase + s.format
+}
+
+fn timecode(frame: u64) -> String {
+    let s = frame / FPS;
+    format!(
+        "{:02}:{:02}:{:02}:{:02}",
+        10 + s / 3600,
+        s / 60 % 60,
+        s % 60,
+        frame % FPS
+    )
+}
+
+fn main() {
+    let bytes = std::env::var("TAPELIB_BENCH_BYTES")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(2u64 << 30);
+    let base = std::env::var_os("TAPELIB_BENCH_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(std::env::temp_dir);
+    let dir = tempfile::tempdir_in(&base).unwrap();
+    let (engine, demo) = open(dir.path());
+    let (frames, size) = make_clip(&demo.join("clip/prog.ts"), bytes);
+    println!(
+        "partial restore benchmark: {} MiB clip, {} s at {FPS} fps, simulated LTO-8",
+        size >> 20,
+        frames / FPS
+    );
+    run(
+        &engine,
+        RequestKind::Archive(ArchiveParams {
+            collection: "bench".into(),
+            name: "prog".into(),
+            source_server: "demo".into(),
+            file_path_root: None,
+            files: vec!["clip".into()],
+            group: "default".into(),
+            comments: String::new(),
+            delete_on_source: false,
+        }),
+    );
+    let tape = engine
+        .state()
+        .catalog
+        .list_instances("bench", "prog")
+        .unwrap()[0]
+        .tapes[0]
+        .clone();
+
+    let before = tape_seconds(&engine, &tape);
+    run(
+        &engine,
+        RequestKind::Restore(RestoreParams {
+            collection: "bench".into(),
+            name: "prog".into(),
+            instance: None,
+            destination_server: "restore".into(),
+            file_path_root: Some("full".into()),
+            overwrite: false,
+        }),
+    );
+    let full = tape_seconds(&engine, &tape) - before;
+    println!("{:<22} {:>9.2} modeled s", "full restore", full);
+    for (what, at) in [
+        ("1 s at the start", 0),
+        ("1 s in the middle", frames / 2),
+        ("1 s at the end", frames - FPS),
+    ] {
+        let before = tape_seconds(&engine, &tape);
+        let r = run(
+            &engine,
+            RequestKind::PartialRestore(PartialRestoreParams {
+                collection: "bench".into(),
+                name: "prog".into(),
+                instance: None,
+                destination_server: "restore".into(),
+                file_path_root: Some(format!("part{at}")),
+                overwrite: false,
+                items: Vec::new(),
+                format: 5,
+                selection: vec![PartialSelection::File {
+                    source_file: "clip/prog.ts".into(),
+                    destination_file: "cut.ts".into(),
+                    ranges: vec![PartialRange::Timecode {
+                        begin: timecode(at),
+                        end: timecode(at + FPS - 1),
+                    }],
+                }],
+            }),
+        );
+        let t = tape_seconds(&engine, &tape) - before;
+        let read = match &r.result {
+            Some(RequestResult::PartialRestore { bytes_read, .. }) => *bytes_read,
+            _ => 0,
+        };
+        println!(
+            "{what:<22} {t:>9.2} modeled s   {:>6.2} % of the full restore   read {:.2} % of the file",
+            100.0 * t / full,
+            100.0 * read as f64 / size as f64
+        );
+    }
+}
