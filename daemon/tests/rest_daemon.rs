@@ -23,6 +23,10 @@ serial = "1013000001"
 [[cartridge]]
 barcode = "A00001L8"
 slot = 1
+
+[[cartridge]]
+barcode = "A00002L8"
+slot = 2
 "#;
 
 struct Daemon {
@@ -48,6 +52,7 @@ fn free_port() -> u16 {
 fn write_config(dir: &Path, grpc: u16, rest: u16) -> PathBuf {
     std::fs::write(dir.join("sim.toml"), SIM).expect("write simulator config");
     std::fs::create_dir_all(dir.join("demo")).expect("server root");
+    std::fs::create_dir_all(dir.join("restore")).expect("server root");
     let config = format!(
         r#"
 catalog = "catalog"
@@ -60,8 +65,18 @@ rest = "127.0.0.1:{rest}"
 argon2_memory_kib = 64
 argon2_iterations = 1
 
+[limits]
+ready_poll_interval = "5ms"
+drive_ready_timeout = "10s"
+
 [servers.demo]
 root = "demo"
+
+[servers.restore]
+root = "restore"
+
+[[group]]
+name = "default"
 
 [[library]]
 name = "lib0"
@@ -192,6 +207,35 @@ fn login(d: &Daemon, user: &str, password: &str) -> String {
     token
 }
 
+/// Polls GET /requests/{id} until COMPLETED (panics on another final state or timeout).
+fn poll(d: &Daemon, token: &str, id: u64) -> Value {
+    let deadline = Instant::now() + Duration::from_secs(60);
+    loop {
+        let (status, body) = http(
+            d,
+            "GET",
+            &format!("/manager/requests/{id}"),
+            Some(token),
+            None,
+        );
+        assert_eq!(status, 200, "{body}");
+        match body["state"].as_str() {
+            Some("COMPLETED") => {
+                assert_eq!(body["statusCode"], 1000, "{body}");
+                assert_eq!(body["progress"], 100, "{body}");
+                return body;
+            }
+            Some("PENDING") | Some("RUNNING") => {}
+            other => panic!("request {id} ended {other:?}: {body}"),
+        }
+        assert!(
+            Instant::now() < deadline,
+            "request {id} never finished: {body}"
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
+
 fn assert_diva(status: u16, body: &Value, want_status: u16, want_code: i64) {
     assert_eq!(status, want_status, "{body}");
     assert_eq!(body["code"], want_code, "{body}");
@@ -249,6 +293,58 @@ fn login_flow_roles_bad_input_and_api_docs() {
     let (status, body) = http(&d, "GET", "/manager/drives", Some(&root), None);
     assert_eq!(status, 200, "{body}");
     assert_eq!(body["drives"].as_array().map(Vec::len), Some(1));
+
+    // Archive, poll until COMPLETED, restore, poll, compare bytes.
+    let data: Vec<u8> = (0..200_000u32).map(|i| (i * 7 % 251) as u8).collect();
+    std::fs::create_dir_all(d.dir.path().join("demo/clip")).expect("dir");
+    std::fs::write(d.dir.path().join("demo/clip/a.bin"), &data).expect("write");
+    let (status, body) = post(
+        &d,
+        "/manager/requests/archive",
+        Some(&root),
+        json!({
+        "objectName": "a2", "collectionName": "news", "components": ["clip"],
+        "filePathRoot": "", "media": "default", "sourceServer": "demo", "priority": 50,
+        "qos": 2, "comments": "this is object a2", "options": ""}),
+    );
+    assert_eq!(status, 200, "{body}");
+    let id = body["requestId"].as_u64().expect("request id");
+    assert_eq!(poll(&d, &root, id)["type"], "ARCHIVE");
+    let (status, body) = http(
+        &d,
+        "GET",
+        "/manager/object/info?objectName=a2&collectionName=news",
+        Some(&root),
+        None,
+    );
+    assert_eq!(
+        (status, body["totalSizeBytes"].as_u64()),
+        (200, Some(200_000)),
+        "{body}"
+    );
+    let (status, body) = post(
+        &d,
+        "/manager/requests/restore",
+        Some(&root),
+        json!({
+        "objectName": "a2", "collectionName": "news", "destinationServer": "restore",
+        "filePathRoot": "out"}),
+    );
+    assert_eq!(status, 200, "{body}");
+    let id = body["requestId"].as_u64().expect("request id");
+    poll(&d, &root, id);
+    let back = std::fs::read(d.dir.path().join("restore/out/clip/a.bin")).expect("restored");
+    assert!(back == data, "restored bytes differ");
+    let (status, body) = http(
+        &d,
+        "GET",
+        "/manager/requests?page=1&size=1",
+        Some(&root),
+        None,
+    );
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(body["requests"].as_array().map(Vec::len), Some(1), "{body}");
+
     let (status, body) = http(&d, "GET", "/manager/tapes/A00001L8", Some(&root), None);
     assert_eq!(
         (status, body["barcode"].as_str()),
@@ -396,13 +492,12 @@ fn login_flow_roles_bad_input_and_api_docs() {
         );
         assert_diva(status, &body, 400, 1008);
     }
-    assert_eq!(
-        std::fs::read_dir(d.dir.path().join("demo"))
-            .expect("demo")
-            .count(),
-        0,
-        "nothing written"
-    );
+    let restored: Vec<_> = std::fs::read_dir(d.dir.path().join("restore"))
+        .expect("restore")
+        .map(|e| e.expect("entry").file_name())
+        .collect();
+    assert_eq!(restored, ["out"], "nothing written");
+    assert!(!d.dir.path().join("escape").exists());
     let (status, body) = http(&d, "GET", "/manager/nothing-here", Some(op), None);
     assert_diva(status, &body, 404, 1038);
     let (status, body) = http(&d, "GET", "/manager/requests/not-a-number", Some(op), None);

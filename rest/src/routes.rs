@@ -518,3 +518,67 @@ pub fn openapi() -> Value {
         },
     })
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const DOC_PATH: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../docs/rest-openapi.yaml");
+
+    /// docs/rest-openapi.yaml is the document the code builds; regenerate it with
+    /// `TAPELIB_UPDATE_OPENAPI=1 cargo test -p tapelib-rest --lib`.
+    #[test]
+    fn the_document_in_docs_is_current() {
+        let doc = openapi();
+        if std::env::var_os("TAPELIB_UPDATE_OPENAPI").is_some() {
+            let text = serde_yaml::to_string(&doc).expect("yaml");
+            std::fs::write(DOC_PATH, text).expect("write docs/rest-openapi.yaml");
+        }
+        let text = std::fs::read_to_string(DOC_PATH).expect("docs/rest-openapi.yaml");
+        let stored: Value = serde_yaml::from_str(&text).expect("valid YAML");
+        assert!(
+            stored == doc,
+            "docs/rest-openapi.yaml is stale; regenerate with TAPELIB_UPDATE_OPENAPI=1"
+        );
+    }
+
+    #[test]
+    fn every_route_is_documented_once_with_its_parameters() {
+        let doc = openapi();
+        let mut seen = std::collections::HashSet::new();
+        for route in all() {
+            assert!(
+                seen.insert((route.method, route.path)),
+                "{} {} twice",
+                route.method,
+                route.path
+            );
+            let op = &doc["paths"][route.path][route.method];
+            assert!(
+                op.is_object(),
+                "{} {} undocumented",
+                route.method,
+                route.path
+            );
+            for seg in route.path.split('/').filter(|s| s.starts_with('{')) {
+                let name = seg.trim_matches(['{', '}']);
+                assert!(
+                    op["parameters"]
+                        .as_array()
+                        .expect("params")
+                        .iter()
+                        .any(|p| p["name"] == name),
+                    "{} lacks path parameter {name}",
+                    route.path
+                );
+            }
+        }
+        let documented: usize = doc["paths"]
+            .as_object()
+            .expect("paths")
+            .values()
+            .map(|p| p.as_object().expect("ops").len())
+            .sum();
+        assert_eq!(documented, seen.len());
+    }
+}
