@@ -514,3 +514,43 @@ fn login_flow_roles_bad_input_and_api_docs() {
     let (status, body) = http(&d, "GET", "/manager/actors", Some(&root), None);
     assert_diva(status, &body, 403, 1035);
 }
+
+/// schemathesis against the served document with a valid token: no 5xx, every response
+/// matches the schema. Skips without schemathesis unless TAPELIB_REQUIRE_INTEROP=1.
+#[test]
+fn schemathesis_finds_no_server_errors() {
+    let found = Command::new("schemathesis")
+        .arg("--version")
+        .output()
+        .is_ok_and(|o| o.status.success());
+    if !found {
+        assert!(
+            std::env::var("TAPELIB_REQUIRE_INTEROP").as_deref() != Ok("1"),
+            "schemathesis is required (pip install schemathesis)"
+        );
+        eprintln!("schemathesis not installed; skipping");
+        return;
+    }
+    let d = start();
+    let password = std::fs::read_to_string(d.dir.path().join("initial-sysadmin-password"))
+        .expect("password file")
+        .trim()
+        .to_string();
+    let token = login(&d, "admin", &password);
+    let out = Command::new("schemathesis")
+        .args(["run", &format!("http://{}/api-docs", d.rest)])
+        .args(["--header", &format!("Authorization: {token}")])
+        .args(["--checks", "not_a_server_error,response_schema_conformance"])
+        .args(["--max-examples", "3", "--phases", "examples,fuzzing"])
+        // Logging out or deleting users would only turn the rest of the run into 403s.
+        .args(["--exclude-path-regex", "logout|/dataservice/users$"])
+        .env("SCHEMATHESIS_TELEMETRY", "false")
+        .output()
+        .expect("schemathesis runs");
+    assert!(
+        out.status.success(),
+        "schemathesis failed:\n{}\n{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
