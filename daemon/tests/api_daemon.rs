@@ -6,6 +6,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
+use tapelib_daemon::auth::client::Target;
 use tapelib_daemon::catalog::Catalog;
 use tapelib_proto::v1::library_service_client::LibraryServiceClient;
 use tapelib_proto::v1::request_service_client::RequestServiceClient;
@@ -100,6 +101,7 @@ catalog = "catalog"
 
 [listen]
 grpc = "127.0.0.1:{port}"
+unix_socket = "tapelibd.sock"
 
 [limits]
 ready_poll_interval = "5ms"
@@ -175,18 +177,19 @@ async fn wait_healthy(daemon: &mut Daemon) {
     }
 }
 
+/// A channel over the daemon's local socket, where this process (the daemon's own user)
+/// is sysadmin without a token.
 async fn channel(daemon: &Daemon) -> Channel {
-    Channel::from_shared(daemon.addr.clone())
-        .expect("address")
-        .connect()
+    tapelib_daemon::auth::client::connect(&Target::Socket(daemon.dir.path().join("tapelibd.sock")))
         .await
         .expect("connect")
 }
 
 fn tapectl(daemon: &Daemon, args: &[&str]) -> String {
     let out = Command::new(env!("CARGO_BIN_EXE_tapectl"))
-        .arg("--addr")
-        .arg(&daemon.addr)
+        .arg("--socket")
+        .arg(daemon.dir.path().join("tapelibd.sock"))
+        .env("XDG_CONFIG_HOME", daemon.dir.path().join("config"))
         .args(args)
         .output()
         .expect("tapectl runs");

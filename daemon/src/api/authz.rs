@@ -89,7 +89,10 @@ where
                 req.extensions_mut().insert(caller);
             }
             Ok(None) => {}
-            Err(status) => return Box::pin(std::future::ready(Ok(status.into_http()))),
+            Err(e) => {
+                let status = Status::from(e);
+                return Box::pin(std::future::ready(Ok(status.into_http())));
+            }
         }
         // The clone that was made ready is the one to call (tower's readiness contract).
         let clone = self.inner.clone();
@@ -100,11 +103,13 @@ where
 
 impl<S> Authz<S> {
     /// The caller of `req` if the method allows it; `None` for public methods.
-    fn admit<B>(&self, req: &http::Request<B>) -> Result<Option<Caller>, Status> {
+    fn admit<B>(&self, req: &http::Request<B>) -> Result<Option<Caller>, AuthError> {
         let path = req.uri().path();
         let required = match access_for_path(path) {
             None => {
-                return Err(AuthError::Forbidden(format!("{path} is not an allowed method")).into())
+                return Err(AuthError::Forbidden(format!(
+                    "{path} is not an allowed method"
+                )))
             }
             Some(Access::Public) => return Ok(None),
             Some(Access::Role(r)) => r,
@@ -117,20 +122,19 @@ impl<S> Authz<S> {
                 required: role_name(required),
                 username: caller.username,
                 role: role_name(caller.role),
-            }
-            .into());
+            });
         }
         Ok(Some(caller))
     }
 
-    fn identify<B>(&self, req: &http::Request<B>) -> Result<Caller, Status> {
+    fn identify<B>(&self, req: &http::Request<B>) -> Result<Caller, AuthError> {
         if let Some(value) = req.headers().get(http::header::AUTHORIZATION) {
             let text = value
                 .to_str()
                 .map_err(|_| AuthError::InvalidToken("not text".into()))?;
             let token = bearer(text)
                 .ok_or_else(|| AuthError::InvalidToken("expected \"Bearer <token>\"".into()))?;
-            return Ok(self.auth.verify(token)?);
+            return self.auth.verify(token);
         }
         if let Listener::Local { daemon_uid } = self.listener {
             let uid = req
@@ -142,7 +146,7 @@ impl<S> Authz<S> {
                 return Ok(local_caller(uid));
             }
         }
-        Err(AuthError::MissingToken.into())
+        Err(AuthError::MissingToken)
     }
 }
 
@@ -167,12 +171,12 @@ fn local_caller(uid: u32) -> Caller {
 }
 
 /// The caller the layer admitted (methods that need a role always have one).
-pub fn caller_of<T>(request: &tonic::Request<T>) -> Result<Caller, Status> {
+pub fn caller_of<T>(request: &tonic::Request<T>) -> Result<Caller, AuthError> {
     request
         .extensions()
         .get::<Caller>()
         .cloned()
-        .ok_or_else(|| AuthError::MissingToken.into())
+        .ok_or(AuthError::MissingToken)
 }
 
 /// The client's address for failed-login limits: the TCP peer, or the address a

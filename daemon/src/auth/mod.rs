@@ -2,6 +2,7 @@
 //! their revocation, user management with audit entries, and the table of which role may
 //! call which method. Enforcement on the gRPC server is `api::authz`.
 
+pub mod client;
 mod password;
 pub mod permissions;
 mod ratelimit;

@@ -1,12 +1,15 @@
 //! tapectl: operator command line for tapelibd over its gRPC API.
 
+use std::path::PathBuf;
 use std::process::ExitCode;
 
 use anyhow::{bail, Context, Result};
 use clap::{Args as ClapArgs, Parser, Subcommand, ValueEnum};
 use indicatif::{ProgressBar, ProgressStyle};
 use serde_json::{json, Value};
+use tapelib_daemon::auth::client::{self as auth_client, AuthedChannel, Target};
 use tapelib_daemon::cli::{self, enum_name, or_dash, table::table};
+use tapelib_proto::v1::auth_service_client::AuthServiceClient;
 use tapelib_proto::v1::library_service_client::LibraryServiceClient;
 use tapelib_proto::v1::object_service_client::ObjectServiceClient;
 use tapelib_proto::v1::request_service_client::RequestServiceClient;
@@ -29,14 +32,19 @@ use tapelib_proto::v1::{
     ListDrivesRequest, ListTapesRequest, LocationKind, PageRequest, SetDriveStateRequest, Tape,
     TapeContent, TapeState,
 };
-use tonic::transport::Channel;
+use tapelib_proto::v1::{LoginRequest, LogoutRequest};
 
 #[derive(Debug, Parser)]
 #[command(name = "tapectl", version, about = "Operate a tapelib daemon")]
 struct Args {
-    /// gRPC address of tapelibd.
-    #[arg(long, global = true, default_value = "http://127.0.0.1:50051")]
-    addr: String,
+    /// gRPC address of tapelibd (default http://127.0.0.1:50051 unless the local socket of
+    /// `tapelibd --simulate` exists).
+    #[arg(long, global = true)]
+    addr: Option<String>,
+    /// The daemon's local socket; root and the daemon's own user need no login there.
+    /// Default: the socket of `tapelibd --simulate` in its data directory, when present.
+    #[arg(long, global = true, value_name = "PATH", conflicts_with = "addr")]
+    socket: Option<PathBuf>,
     /// Print JSON instead of tables.
     #[arg(long, global = true)]
     json: bool,
@@ -67,6 +75,14 @@ enum Command {
     },
     /// Versions of tapectl and the daemon.
     Version,
+    /// Log in and keep the token (0600) in the user's configuration directory; the
+    /// password is read from standard input.
+    Login {
+        /// User name.
+        username: String,
+    },
+    /// Revoke the stored token and forget it.
+    Logout,
     /// Archive files of a source server as a new object.
     Archive {
         collection: String,
@@ -512,7 +528,7 @@ fn tape_json(t: &Tape) -> Value {
     })
 }
 
-async fn status(addr: &str, json_out: bool, refresh: bool) -> Result<String> {
+async fn status(addr: &Ctx, json_out: bool, refresh: bool) -> Result<String> {
     let mut client = LibraryServiceClient::new(connect(addr).await?);
     let inv = client
         .get_inventory(GetInventoryRequest {
@@ -622,7 +638,7 @@ fn drives_table(drives: &[Drive]) -> String {
     )
 }
 
-async fn drives(addr: &str, json_out: bool) -> Result<String> {
+async fn drives(addr: &Ctx, json_out: bool) -> Result<String> {
     let mut client = LibraryServiceClient::new(connect(addr).await?);
     let list = client
         .list_drives(ListDrivesRequest::default())
@@ -636,7 +652,7 @@ async fn drives(addr: &str, json_out: bool) -> Result<String> {
     Ok(drives_table(&list.drives))
 }
 
-async fn tapes(addr: &str, json_out: bool) -> Result<String> {
+async fn tapes(addr: &Ctx, json_out: bool) -> Result<String> {
     let mut client = LibraryServiceClient::new(connect(addr).await?);
     let mut all = Vec::new();
     let mut page = 1;
@@ -688,7 +704,7 @@ async fn tapes(addr: &str, json_out: bool) -> Result<String> {
 }
 
 async fn set_drive(
-    addr: &str,
+    addr: &Ctx,
     json_out: bool,
     state: UpDown,
     name: &str,
@@ -717,7 +733,7 @@ async fn set_drive(
     Ok(drives_table(std::slice::from_ref(&drive)))
 }
 
-async fn version(addr: &str, json_out: bool) -> Result<String> {
+async fn version(addr: &Ctx, json_out: bool) -> Result<String> {
     let mut client = SystemServiceClient::new(connect(addr).await?);
     let v = client
         .get_version(GetVersionRequest {})
@@ -745,12 +761,113 @@ async fn version(addr: &str, json_out: bool) -> Result<String> {
     ))
 }
 
-async fn connect(addr: &str) -> Result<Channel> {
-    Channel::from_shared(addr.to_string())
-        .with_context(|| format!("invalid address {addr}"))?
-        .connect()
+/// Where the daemon is and the token to send.
+struct Ctx {
+    target: Target,
+    token: Option<String>,
+}
+
+/// The default socket of `tapelibd --simulate` (same data directory rules as tapelibd).
+fn simulate_socket() -> Option<PathBuf> {
+    let data = match std::env::var_os("XDG_DATA_HOME").filter(|d| !d.is_empty()) {
+        Some(d) => PathBuf::from(d).join("tapelib"),
+        None => PathBuf::from(std::env::var_os("HOME").filter(|h| !h.is_empty())?)
+            .join(".local/share/tapelib"),
+    };
+    Some(data.join("tapelibd.sock")).filter(|p| p.exists())
+}
+
+fn target(args: &Args) -> Target {
+    if let Some(s) = &args.socket {
+        return Target::Socket(s.clone());
+    }
+    if let Some(a) = &args.addr {
+        return Target::Addr(a.clone());
+    }
+    simulate_socket()
+        .map(Target::Socket)
+        .unwrap_or_else(|| Target::Addr("http://127.0.0.1:50051".into()))
+}
+
+async fn connect(ctx: &Ctx) -> Result<AuthedChannel> {
+    Ok(auth_client::connect_with_token(&ctx.target, ctx.token.as_deref()).await?)
+}
+
+/// Reads the password from standard input, without echo when it is a terminal.
+fn read_password() -> Result<String> {
+    use std::io::{BufRead, IsTerminal};
+    let stdin = std::io::stdin();
+    let tty = stdin.is_terminal();
+    let saved = if tty {
+        eprint!("Password: ");
+        let saved = nix::sys::termios::tcgetattr(&stdin).context("reading terminal mode")?;
+        let mut quiet = saved.clone();
+        quiet
+            .local_flags
+            .remove(nix::sys::termios::LocalFlags::ECHO);
+        nix::sys::termios::tcsetattr(&stdin, nix::sys::termios::SetArg::TCSANOW, &quiet)
+            .context("turning echo off")?;
+        Some(saved)
+    } else {
+        None
+    };
+    let mut line = String::new();
+    let read = stdin.lock().read_line(&mut line);
+    if let Some(saved) = saved {
+        let _ = nix::sys::termios::tcsetattr(&stdin, nix::sys::termios::SetArg::TCSANOW, &saved);
+        eprintln!();
+    }
+    read.context("reading the password")?;
+    Ok(line.trim_end_matches(['\r', '\n']).to_string())
+}
+
+async fn login(addr: &Ctx, username: &str) -> Result<String> {
+    let password = read_password()?;
+    // Log in without an older token: it may be expired or revoked.
+    let channel = auth_client::connect_with_token(&addr.target, None).await?;
+    let r = AuthServiceClient::new(channel)
+        .login(LoginRequest {
+            username: username.to_string(),
+            password,
+        })
         .await
-        .with_context(|| format!("cannot reach tapelibd at {addr}"))
+        .map_err(CallError::from)?
+        .into_inner();
+    let path = auth_client::token_file()?;
+    auth_client::store_token(&path, &r.token)?;
+    let until = r
+        .expires_at
+        .and_then(|t| time::OffsetDateTime::from_unix_timestamp(t.seconds).ok())
+        .and_then(|t| {
+            t.format(&time::format_description::well_known::Rfc3339)
+                .ok()
+        })
+        .unwrap_or_default();
+    let role = enum_name(
+        tapelib_proto::v1::Role::try_from(r.role)
+            .ok()
+            .map(|r| r.as_str_name()),
+        "ROLE_",
+    )
+    .to_lowercase();
+    Ok(format!(
+        "logged in as {username} ({role}) until {until}; token kept in {}",
+        path.display()
+    ))
+}
+
+async fn logout(addr: &Ctx) -> Result<String> {
+    let path = auth_client::token_file()?;
+    if addr.token.is_none() {
+        anyhow::bail!("not logged in (no token in {})", path.display());
+    }
+    let result = AuthServiceClient::new(connect(addr).await?)
+        .logout(LogoutRequest {})
+        .await;
+    // Forget the token even if the daemon already refuses it.
+    auth_client::remove_token(&path)?;
+    result.map_err(CallError::from)?;
+    Ok("logged out".into())
 }
 
 fn object(collection: &str, name: &str) -> Option<ObjectRef> {
@@ -765,7 +882,7 @@ fn pretty(v: &Value) -> Result<String> {
 }
 
 /// Follows request `id` until it ends, showing a progress bar on a terminal.
-async fn follow(channel: Channel, id: u64, show_bar: bool) -> Result<RequestInfo> {
+async fn follow(channel: AuthedChannel, id: u64, show_bar: bool) -> Result<RequestInfo> {
     let mut client = RequestServiceClient::new(channel);
     let mut stream = client
         .watch_request(WatchRequestRequest { request_id: id })
@@ -814,13 +931,18 @@ fn request_output(info: &RequestInfo, json_out: bool, code: u8) -> Result<Output
     Ok(Output { text, code })
 }
 
-async fn watch(channel: Channel, id: u64, json_out: bool) -> Result<Output> {
+async fn watch(channel: AuthedChannel, id: u64, json_out: bool) -> Result<Output> {
     let info = follow(channel, id, !json_out).await?;
     request_output(&info, json_out, cli::exit_code(&info))
 }
 
 /// Reports a submitted request, or follows it to its end with --wait.
-async fn submitted(channel: Channel, id: u64, opts: &SubmitOpts, json_out: bool) -> Result<Output> {
+async fn submitted(
+    channel: AuthedChannel,
+    id: u64,
+    opts: &SubmitOpts,
+    json_out: bool,
+) -> Result<Output> {
     if opts.wait {
         return watch(channel, id, json_out).await;
     }
@@ -910,7 +1032,7 @@ fn partial_offsets(
 }
 
 async fn set_tape_state(
-    channel: Channel,
+    channel: AuthedChannel,
     barcode: String,
     state: TapeStateArg,
     reason: String,
@@ -959,7 +1081,7 @@ async fn set_tape_state(
 }
 
 async fn create_group(
-    channel: Channel,
+    channel: AuthedChannel,
     name: String,
     description: String,
     json_out: bool,
@@ -977,7 +1099,7 @@ async fn create_group(
     Ok(format!("group {} created", g.name))
 }
 
-async fn submit(channel: Channel, command: Command, json_out: bool) -> Result<Output> {
+async fn submit(channel: AuthedChannel, command: Command, json_out: bool) -> Result<Output> {
     let mut client = RequestServiceClient::new(channel.clone());
     let (response, opts) = match command {
         Command::Archive {
@@ -1216,7 +1338,7 @@ async fn submit(channel: Channel, command: Command, json_out: bool) -> Result<Ou
 }
 
 async fn requests(
-    channel: Channel,
+    channel: AuthedChannel,
     json_out: bool,
     filter: ListRequestsRequest,
     paging: &PageOpts,
@@ -1249,7 +1371,7 @@ async fn requests(
 }
 
 async fn objects(
-    channel: Channel,
+    channel: AuthedChannel,
     json_out: bool,
     filter: ListObjectsRequest,
     paging: &PageOpts,
@@ -1282,7 +1404,7 @@ async fn objects(
 }
 
 async fn audit(
-    channel: Channel,
+    channel: AuthedChannel,
     json_out: bool,
     filter: ListAuditLogRequest,
     paging: &PageOpts,
@@ -1322,8 +1444,19 @@ fn since(text: Option<&str>) -> Result<Option<tapelib_proto::prost_types::Timest
 }
 
 async fn run(args: Args) -> Result<Output> {
-    let (addr, j) = (args.addr.as_str(), args.json);
+    // No configuration directory simply means no stored token.
+    let token = match auth_client::token_file() {
+        Ok(path) => auth_client::load_token(&path)?,
+        Err(_) => None,
+    };
+    let ctx = Ctx {
+        target: target(&args),
+        token,
+    };
+    let (addr, j) = (&ctx, args.json);
     match args.command {
+        Command::Login { username } => login(addr, &username).await.map(Output::from),
+        Command::Logout => logout(addr).await.map(Output::from),
         Command::Status { refresh } => status(addr, j, refresh).await.map(Output::from),
         Command::Drives => drives(addr, j).await.map(Output::from),
         Command::Tapes => tapes(addr, j).await.map(Output::from),

@@ -35,6 +35,10 @@ struct Args {
     /// ~/.local/share/tapelib).
     #[arg(long, value_name = "DIR", requires = "simulate")]
     data_dir: Option<PathBuf>,
+    /// Serve the DIVA-compatible REST facade on this address (default: the configuration's
+    /// [listen] rest; 127.0.0.1:8765 with --simulate).
+    #[arg(long, value_name = "ADDR")]
+    rest: Option<std::net::SocketAddr>,
 }
 
 fn default_data_dir() -> Result<PathBuf> {
@@ -254,7 +258,10 @@ fn main() -> Result<()> {
         .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
         .init();
     let args = Args::parse();
-    let config = load_config(&args)?;
+    let mut config = load_config(&args)?;
+    if let Some(rest) = args.rest {
+        config.listen.rest = Some(rest);
+    }
     let Some(addr) = config.listen.grpc else {
         bail!("the configuration has no [listen] grpc address");
     };
@@ -313,6 +320,31 @@ async fn run(
     let stopped = |mut rx: tokio::sync::watch::Receiver<bool>| async move {
         let _ = rx.wait_for(|s| *s).await;
     };
+    let rest = match state.config.listen.rest {
+        Some(rest_addr) => {
+            let listener = tokio::net::TcpListener::bind(rest_addr)
+                .await
+                .with_context(|| format!("binding REST address {rest_addr}"))?;
+            // The facade calls the gRPC API over loopback TCP like any client, never the
+            // local socket, whose peer credentials would stand in for its callers.
+            let port = addr.port();
+            let grpc = if addr.ip().is_unspecified() {
+                format!("http://127.0.0.1:{port}")
+            } else {
+                format!("http://{addr}")
+            };
+            let channel = tapelib_rest::channel(&tapelib_rest::DaemonAddr::Url(grpc))?;
+            println!("  REST: http://{rest_addr} (OpenAPI at /api-docs)");
+            let rx = stop_rx.clone();
+            Some(tokio::spawn(tapelib_rest::serve(
+                tapelib_rest::router(channel),
+                listener,
+                false,
+                stopped(rx),
+            )))
+        }
+        None => None,
+    };
     let local = unix.map(|(path, listener)| {
         let (engine, auth, rx) = (engine.clone(), auth.clone(), stop_rx.clone());
         let task =
@@ -329,6 +361,10 @@ async fn run(
         }
     };
     let _ = stop_tx.send(true);
+    let rest_served = match rest {
+        Some(task) => task.await.context("REST task failed")?,
+        None => Ok(()),
+    };
     let local_served = match local {
         Some((path, task)) => {
             let r = task.await.context("local socket task failed")?;
@@ -346,6 +382,7 @@ async fn run(
     }
     served.context("gRPC server failed")?;
     local_served.context("local socket server failed")?;
+    rest_served.context("REST server failed")?;
     tracing::info!("flushing");
     drop(auth);
     drop(engine);

@@ -1,0 +1,47 @@
+//! tapelib-rest: the DIVA-compatible REST facade as its own process.
+
+use anyhow::{Context, Result};
+use clap::Parser;
+use tapelib_rest::{channel, router, serve, DaemonAddr};
+use tracing_subscriber::EnvFilter;
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "tapelib-rest",
+    version,
+    about = "DIVA-compatible REST facade for tapelibd"
+)]
+struct Args {
+    /// The daemon: a gRPC URL (http://127.0.0.1:50051) or its local socket (unix:/path).
+    #[arg(long, default_value = "http://127.0.0.1:50051")]
+    daemon: String,
+    /// Address to listen on.
+    #[arg(long, default_value = "127.0.0.1:8765")]
+    listen: std::net::SocketAddr,
+    /// Allow plain HTTP on an address other than loopback.
+    #[arg(long)]
+    allow_remote_http: bool,
+}
+
+fn main() -> Result<()> {
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info")),
+        )
+        .with_writer(std::io::stderr)
+        .init();
+    let args = Args::parse();
+    let runtime = tokio::runtime::Runtime::new().context("starting the async runtime")?;
+    runtime.block_on(async {
+        let ch = channel(&DaemonAddr::parse(&args.daemon))?;
+        let listener = tokio::net::TcpListener::bind(args.listen)
+            .await
+            .with_context(|| format!("binding {}", args.listen))?;
+        println!("tapelib-rest on http://{} -> {}", args.listen, args.daemon);
+        serve(router(ch), listener, args.allow_remote_http, async {
+            let _ = tokio::signal::ctrl_c().await;
+        })
+        .await?;
+        Ok(())
+    })
+}
