@@ -547,6 +547,19 @@ fn schemathesis_finds_no_server_errors() {
         .env("SCHEMATHESIS_TELEMETRY", "false")
         .output()
         .expect("schemathesis runs");
+    let report = String::from_utf8_lossy(&out.stdout);
+    // The summary names how many operations were tested; none would mean a broken document.
+    eprintln!(
+        "{}",
+        report.lines().rev().take(12).collect::<Vec<_>>().join("\n")
+    );
+    let generated: u64 = report
+        .lines()
+        .find(|l| l.contains(" generated,"))
+        .and_then(|l| l.split_whitespace().next())
+        .and_then(|n| n.parse().ok())
+        .unwrap_or(0);
+    assert!(generated > 0, "no test cases generated:\n{report}");
     assert!(
         out.status.success(),
         "schemathesis failed:\n{}\n{}",

@@ -21,6 +21,8 @@ use Access::{Public, Role as R};
 pub const METHODS: &[(&str, &str, Access)] = &[
     ("SystemService", "GetVersion", Public),
     ("SystemService", "Health", Public),
+    // Not a DIVA endpoint; it shows who logged in from where, so not every user's to read.
+    ("SystemService", "ListAuditLog", R(Role::Admin)),
     ("AuthService", "Login", Public),
     ("AuthService", "Logout", R(Role::User)),
     ("AuthService", "ChangePassword", R(Role::User)),
