@@ -335,6 +335,65 @@ fn login_flow_roles_bad_input_and_api_docs() {
     poll(&d, &root, id);
     let back = std::fs::read(d.dir.path().join("restore/out/clip/a.bin")).expect("restored");
     assert!(back == data, "restored bytes differ");
+
+    // Partial restores shaped like the guides' samples 1 (bytes) and 3 (files/folders).
+    let (status, body) = post(
+        &d,
+        "/manager/requests/partialRestore",
+        Some(&root),
+        json!({
+        "destinationServer": "restore", "minRequestPriority": -1, "instance": -1, "qos": 0,
+        "offsets": [{"sourceFile": "clip/a.bin", "destinationFile": "part.bin", "offsetPairs": [
+            {"bytesEnd": 1, "bytesBegin": 0, "timeCode": false},
+            {"bytesEnd": 2, "bytesBegin": 1, "timeCode": false},
+            {"bytesEnd": 150_100, "bytesBegin": 150_000, "timeCode": false}]}],
+        "format": 0, "options": " ", "objectName": "a2", "maxRequestPriority": 100,
+        "priority": -1, "filePathRoot": "pfr", "collectionName": "news"}),
+    );
+    assert_eq!(status, 200, "{body}");
+    let id = body["requestId"].as_u64().expect("request id");
+    assert_eq!(poll(&d, &root, id)["state"], "COMPLETED");
+    let part = std::fs::read(d.dir.path().join("restore/pfr/part.bin")).expect("partial");
+    let mut want = data[0..2].to_vec();
+    want.extend_from_slice(&data[150_000..150_100]);
+    assert!(part == want, "partial restore bytes differ");
+    let (status, body) = post(
+        &d,
+        "/manager/requests/partialRestore",
+        Some(&root),
+        json!({
+        "destinationServer": "restore", "instance": -1, "qos": 0,
+        "offsets": [{"fileFolder": {"name": "clip", "option": ""}}],
+        "format": 12, "objectName": "a2", "priority": -1, "filePathRoot": "folder",
+        "collectionName": "news"}),
+    );
+    assert_eq!(status, 200, "{body}");
+    let id = body["requestId"].as_u64().expect("request id");
+    assert_eq!(poll(&d, &root, id)["state"], "COMPLETED");
+    let back = std::fs::read(d.dir.path().join("restore/folder/clip/a.bin")).expect("folder");
+    assert!(back == data, "file/folder partial restore differs");
+    // A format the daemon does not cut is refused with the DIVA code.
+    let (status, body) = post(
+        &d,
+        "/manager/requests/partialRestore",
+        Some(&root),
+        json!({
+        "destinationServer": "restore", "offsets": [{"sourceFile": "clip/a.bin",
+        "offsetPairs": [{"timeCodeBegin": "00:00:00:00", "timeCodeEnd": "00:00:00:01",
+        "timeCode": true}]}], "format": 4, "objectName": "a2", "collectionName": "news"}),
+    );
+    assert_diva(status, &body, 400, 1008);
+
+    // Verify the tape the object is on.
+    let (status, body) = post(
+        &d,
+        "/manager/requests/verifyTape",
+        Some(&root),
+        json!({"objectName": "a2", "collectionName": "news"}),
+    );
+    assert_eq!(status, 200, "{body}");
+    let id = body["requestId"].as_u64().expect("request id");
+    assert_eq!(poll(&d, &root, id)["state"], "COMPLETED");
     let (status, body) = http(
         &d,
         "GET",
@@ -492,11 +551,12 @@ fn login_flow_roles_bad_input_and_api_docs() {
         );
         assert_diva(status, &body, 400, 1008);
     }
-    let restored: Vec<_> = std::fs::read_dir(d.dir.path().join("restore"))
+    let mut restored: Vec<_> = std::fs::read_dir(d.dir.path().join("restore"))
         .expect("restore")
         .map(|e| e.expect("entry").file_name())
         .collect();
-    assert_eq!(restored, ["out"], "nothing written");
+    restored.sort();
+    assert_eq!(restored, ["folder", "out", "pfr"], "nothing written");
     assert!(!d.dir.path().join("escape").exists());
     let (status, body) = http(&d, "GET", "/manager/nothing-here", Some(op), None);
     assert_diva(status, &body, 404, 1038);

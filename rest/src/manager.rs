@@ -718,3 +718,309 @@ mod tests {
         }
     }
 }
+
+/// DIVA's "any instance": -1 (or absent).
+fn instance(i: Option<i64>) -> Result<Option<u32>, RestError> {
+    match i {
+        None | Some(-1) => Ok(None),
+        Some(n) => u32::try_from(n)
+            .map(Some)
+            .map_err(|_| RestError::bad_request(format!("instance {n} is not an instance number"))),
+    }
+}
+
+/// One DIVA `offsetPairs` entry: bytes, or timecodes when `timeCode` is true.
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct OffsetPairBody {
+    #[serde(default)]
+    bytes_begin: u64,
+    #[serde(default)]
+    bytes_end: u64,
+    #[serde(default)]
+    time_code_begin: String,
+    #[serde(default)]
+    time_code_end: String,
+    #[serde(default)]
+    time_code: bool,
+}
+
+#[derive(Debug, Deserialize)]
+pub struct FileFolderBody {
+    name: String,
+    #[serde(default)]
+    option: String,
+}
+
+#[derive(Debug, Deserialize)]
+pub struct RangeBody {
+    begin: u64,
+    end: u64,
+}
+
+/// One DIVA `offsets` entry; which fields are set depends on the format.
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct OffsetBody {
+    #[serde(default)]
+    source_file: Option<String>,
+    #[serde(default)]
+    destination_file: Option<String>,
+    #[serde(default)]
+    offset_pairs: Vec<OffsetPairBody>,
+    #[serde(default)]
+    file_folder: Option<FileFolderBody>,
+    #[serde(default)]
+    range: Option<RangeBody>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct PartialRestoreBody {
+    object_name: String,
+    collection_name: String,
+    destination_server: String,
+    #[serde(default)]
+    file_path_root: String,
+    #[serde(default)]
+    instance: Option<i64>,
+    #[serde(default)]
+    priority: Option<i64>,
+    #[serde(default)]
+    qos: Option<i32>,
+    format: i32,
+    offsets: Vec<OffsetBody>,
+    #[serde(default)]
+    options: String,
+}
+
+fn offset(o: OffsetBody) -> Result<PartialRestoreOffset, RestError> {
+    use partial_restore_offset::Selection;
+    let selection = if let Some(f) = o.file_folder {
+        Selection::FileFolder(FileFolder {
+            name: f.name,
+            option: f.option,
+        })
+    } else if let Some(r) = o.range {
+        Selection::Range(FrameRange {
+            begin: r.begin,
+            end: r.end,
+        })
+    } else {
+        // An entry with nothing in it is the daemon's to refuse (after the role check).
+        let Some(source) = o.source_file else {
+            return Ok(PartialRestoreOffset { selection: None });
+        };
+        for p in [Some(&source), o.destination_file.as_ref()]
+            .into_iter()
+            .flatten()
+        {
+            check_relative("offsets", p)?;
+        }
+        Selection::File(FileOffsets {
+            destination_file: o.destination_file.unwrap_or_else(|| source.clone()),
+            source_file: source,
+            pairs: o
+                .offset_pairs
+                .into_iter()
+                .map(|p| OffsetPair {
+                    range: Some(if p.time_code {
+                        offset_pair::Range::Timecode(TimecodeRange {
+                            begin: p.time_code_begin,
+                            end: p.time_code_end,
+                        })
+                    } else {
+                        offset_pair::Range::Bytes(ByteRange {
+                            begin: p.bytes_begin,
+                            end: p.bytes_end,
+                        })
+                    }),
+                })
+                .collect(),
+        })
+    };
+    Ok(PartialRestoreOffset {
+        selection: Some(selection),
+    })
+}
+
+pub async fn partial_restore(
+    State(s): State<AppState>,
+    caller: Caller,
+    Body(b): Body<PartialRestoreBody>,
+) -> Reply {
+    check_relative("filePathRoot", &b.file_path_root)?;
+    let (qos, _) = qos(b.qos)?;
+    let offsets = b
+        .offsets
+        .into_iter()
+        .map(offset)
+        .collect::<Result<Vec<_>, _>>()?;
+    let r = requests(&s)
+        .submit_partial_restore(caller.request(SubmitPartialRestoreRequest {
+            object: Some(ObjectRef {
+                name: b.object_name,
+                collection: b.collection_name,
+            }),
+            destination_server: b.destination_server,
+            file_path_root: b.file_path_root,
+            instance: instance(b.instance)?,
+            priority: priority(b.priority)?,
+            qos: qos as i32,
+            format: b.format,
+            offsets,
+            do_not_overwrite: false,
+            options: b.options,
+        })?)
+        .await?
+        .into_inner();
+    Ok(submitted(r))
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct RepackBody {
+    #[serde(alias = "tape", alias = "vsn")]
+    barcode: String,
+    /// Group to write to; the tape's own when empty.
+    #[serde(default)]
+    media: String,
+    /// Leave the tape empty and DISABLED instead of returning it to scratch.
+    #[serde(default)]
+    leave_empty: bool,
+    #[serde(default)]
+    priority: Option<i64>,
+}
+
+pub async fn repack_tape(
+    State(s): State<AppState>,
+    caller: Caller,
+    Body(b): Body<RepackBody>,
+) -> Reply {
+    let r = requests(&s)
+        .submit_repack(caller.request(SubmitRepackRequest {
+            barcode: b.barcode,
+            priority: priority(b.priority)?,
+            target_group: b.media,
+            retire: if b.leave_empty {
+                RepackRetire::Empty
+            } else {
+                RepackRetire::Scratch
+            } as i32,
+        })?)
+        .await?
+        .into_inner();
+    Ok(submitted(r))
+}
+
+pub async fn export_tape(
+    State(s): State<AppState>,
+    caller: Caller,
+    Body(b): Body<EjectBody>,
+) -> Reply {
+    let r = requests(&s)
+        .submit_export(caller.request(SubmitExportRequest {
+            barcodes: b.barcodes,
+            comments: b.comments,
+            priority: priority(b.priority)?,
+        })?)
+        .await?
+        .into_inner();
+    Ok(submitted(r))
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ImportBody {
+    #[serde(alias = "tapes", alias = "vsns")]
+    barcodes: Vec<String>,
+    /// Tape group the tapes join.
+    media: String,
+    /// An export document (XML).
+    #[serde(default)]
+    document: String,
+    /// Collection for tapes written by other software.
+    #[serde(default)]
+    collection_name: String,
+    /// skip, addInstance or refuse.
+    #[serde(default)]
+    on_conflict: Option<String>,
+    #[serde(default)]
+    verify: bool,
+    #[serde(default)]
+    priority: Option<i64>,
+}
+
+pub async fn import_tape(
+    State(s): State<AppState>,
+    caller: Caller,
+    Body(b): Body<ImportBody>,
+) -> Reply {
+    let on_conflict = match b.on_conflict.as_deref() {
+        None | Some("skip") => ImportConflict::Skip,
+        Some("addInstance") => ImportConflict::AddInstance,
+        Some("refuse") => ImportConflict::Refuse,
+        Some(other) => {
+            return Err(RestError::bad_request(format!(
+                "onConflict {other:?}: expected skip, addInstance or refuse"
+            )))
+        }
+    };
+    let r = requests(&s)
+        .submit_import(caller.request(SubmitImportRequest {
+            barcodes: b.barcodes,
+            media: b.media,
+            document: b.document,
+            priority: priority(b.priority)?,
+            collection: b.collection_name,
+            on_conflict: on_conflict as i32,
+            verify: b.verify,
+        })?)
+        .await?
+        .into_inner();
+    Ok(submitted(r))
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct VerifyBody {
+    /// A tape to verify whole.
+    #[serde(default, alias = "tape", alias = "vsn")]
+    barcode: Option<String>,
+    /// Or an object.
+    #[serde(default)]
+    object_name: Option<String>,
+    #[serde(default)]
+    collection_name: Option<String>,
+    #[serde(default)]
+    instance: Option<i64>,
+    #[serde(default)]
+    priority: Option<i64>,
+}
+
+pub async fn verify_tape(
+    State(s): State<AppState>,
+    caller: Caller,
+    Body(b): Body<VerifyBody>,
+) -> Reply {
+    // Anything but exactly one target is the daemon's to refuse (after the role check).
+    let target = match (b.barcode, b.object_name, b.collection_name) {
+        (Some(barcode), None, None) => Some(submit_verify_request::Target::Barcode(barcode)),
+        (None, Some(name), Some(collection)) => {
+            Some(submit_verify_request::Target::Object(ObjectRef {
+                name,
+                collection,
+            }))
+        }
+        _ => None,
+    };
+    let r = requests(&s)
+        .submit_verify(caller.request(SubmitVerifyRequest {
+            target,
+            instance: instance(b.instance)?,
+            priority: priority(b.priority)?,
+        })?)
+        .await?
+        .into_inner();
+    Ok(submitted(r))
+}

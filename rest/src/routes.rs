@@ -438,6 +438,82 @@ pub fn all() -> Vec<Route> {
                 json!({"barcodes": strings(), "comments": s(), "priority": int()}),
             ),
         ),
+        r(
+            "post",
+            "/manager/requests/partialRestore",
+            post(m::partial_restore),
+            "Restore part of an object: bytes (0), timecodes (5, 6, 11), files/folders (12), DPX frames (13)",
+            Some("operator"),
+            &[],
+            obj(
+                &["objectName", "collectionName", "destinationServer", "format", "offsets"],
+                json!({
+              "objectName": s(), "collectionName": s(), "destinationServer": s(), "filePathRoot": s(),
+              "instance": int(), "priority": int(), "qos": int(), "options": s(), "format": int(),
+              "offsets": {"type": "array", "items": {"type": "object", "properties": {
+                  "sourceFile": s(), "destinationFile": s(),
+                  "offsetPairs": {"type": "array", "items": {"type": "object", "properties": {
+                      "bytesBegin": int(), "bytesEnd": int(), "timeCodeBegin": s(),
+                      "timeCodeEnd": s(), "timeCode": {"type": "boolean"}}}},
+                  "fileFolder": {"type": "object", "required": ["name"],
+                      "properties": {"name": s(), "option": s()}},
+                  "range": {"type": "object", "required": ["begin", "end"],
+                      "properties": {"begin": int(), "end": int()}}}}}}),
+            ),
+        ),
+        r(
+            "post",
+            "/manager/requests/repackTape",
+            post(m::repack_tape),
+            "Move a tape's live objects to other tapes and reclaim it",
+            Some("advoperator"),
+            &[],
+            obj(
+                &["barcode"],
+                json!({"barcode": s(), "media": s(), "leaveEmpty": {"type": "boolean"},
+                  "priority": int()}),
+            ),
+        ),
+        r(
+            "post",
+            "/manager/requests/exportTape",
+            post(m::export_tape),
+            "Export tapes: export documents, eject, and their objects leave the catalog",
+            Some("advoperator"),
+            &[],
+            obj(
+                &["barcodes"],
+                json!({"barcodes": strings(), "comments": s(), "priority": int()}),
+            ),
+        ),
+        r(
+            "post",
+            "/manager/requests/importTape",
+            post(m::import_tape),
+            "Import inserted tapes into a group and register their objects",
+            Some("advoperator"),
+            &[],
+            obj(
+                &["barcodes", "media"],
+                json!({"barcodes": strings(), "media": s(), "document": s(),
+                  "collectionName": s(), "onConflict": {"type": "string",
+                  "enum": ["skip", "addInstance", "refuse"]}, "verify": {"type": "boolean"},
+                  "priority": int()}),
+            ),
+        ),
+        r(
+            "post",
+            "/manager/requests/verifyTape",
+            post(m::verify_tape),
+            "Read a tape, or an object's instances, back and check their CRC-32s",
+            Some("admin"),
+            &[],
+            obj(
+                &[],
+                json!({"barcode": s(), "objectName": s(), "collectionName": s(),
+                  "instance": int(), "priority": int()}),
+            ),
+        ),
     ]
 }
 
