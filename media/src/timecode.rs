@@ -214,11 +214,12 @@ impl TimecodeRange {
     ) -> Result<(u64, u64)> {
         let first = rate.frame_in_clip(start, self.begin)?;
         let last = rate.frame_in_clip(start, self.end)?;
-        let clip_start = rate.to_timecode(start);
         if duration == 0 {
             return Err(MediaError::media("the clip holds no frames"));
         }
-        let clip_end = rate.to_timecode(start + duration - 1);
+        let start = start % rate.frames_per_day();
+        let clip_start = rate.to_timecode(start);
+        let clip_end = rate.to_timecode(start + (duration - 1) % rate.frames_per_day());
         if first >= duration || last >= duration {
             return Err(MediaError::request(format!(
                 "range {}-{} is outside the clip {clip_start}-{clip_end}",
