@@ -303,4 +303,14 @@ mod tests {
             Err(MediaError::InvalidRequest(_))
         ));
     }
+
+    #[test]
+    fn hostile_start_and_duration_do_not_overflow() {
+        let pal = TimecodeRate::new(25, false).unwrap();
+        let r = TimecodeRange::parse("10:00:00:00", "10:00:01:00").unwrap();
+        for (start, duration) in [(u64::MAX, u64::MAX), (0, u64::MAX), (u64::MAX, 1)] {
+            let _ = r.frames_in_clip(pal, start, duration);
+        }
+        let _ = pal.to_timecode(u64::MAX);
+    }
 }
