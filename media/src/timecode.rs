@@ -214,11 +214,12 @@ impl TimecodeRange {
     ) -> Result<(u64, u64)> {
         let first = rate.frame_in_clip(start, self.begin)?;
         let last = rate.frame_in_clip(start, self.end)?;
-        let clip_start = rate.to_timecode(start);
         if duration == 0 {
             return Err(MediaError::media("the clip holds no frames"));
         }
-        let clip_end = rate.to_timecode(start + duration - 1);
+        let start = start % rate.frames_per_day();
+        let clip_start = rate.to_timecode(start);
+        let clip_end = rate.to_timecode(start + (duration - 1) % rate.frames_per_day());
         if first >= duration || last >= duration {
             return Err(MediaError::request(format!(
                 "range {}-{} is outside the clip {clip_start}-{clip_end}",
@@ -301,5 +302,15 @@ mod tests {
             rev.frames_in_clip(pal, start, 100),
             Err(MediaError::InvalidRequest(_))
         ));
+    }
+
+    #[test]
+    fn hostile_start_and_duration_do_not_overflow() {
+        let pal = TimecodeRate::new(25, false).unwrap();
+        let r = TimecodeRange::parse("10:00:00:00", "10:00:01:00").unwrap();
+        for (start, duration) in [(u64::MAX, u64::MAX), (0, u64::MAX), (u64::MAX, 1)] {
+            let _ = r.frames_in_clip(pal, start, duration);
+        }
+        let _ = pal.to_timecode(u64::MAX);
     }
 }

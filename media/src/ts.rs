@@ -323,18 +323,27 @@ fn find_start<S: RangeSource + ?Sized>(
     }
 }
 
-/// Frames in the clip: from the largest PTS in the file's last window.
+/// Frames in the clip: from the largest PTS among the last video PES starts, scanning back
+/// from the end one window at a time (high bitrates leave whole windows without one).
 fn clip_frames<S: RangeSource + ?Sized>(src: &mut S, st: &Stream, packets: u64) -> Result<u64> {
-    let start = packets.saturating_sub(WINDOW / PACKET) * PACKET;
-    let buf = read_clipped(src, start, (packets * PACKET - start) as usize)?;
+    // Enough PES starts that B-frame reordering cannot hide the last displayed frame.
+    const WANTED: usize = 8;
+    let mut seen = 0usize;
     let mut last = 0u64;
-    for raw in buf.chunks_exact(PACKET as usize) {
-        let p = packet(raw)?;
-        if p.pid == st.video_pid && p.pusi {
-            if let Some(pts) = pes_pts(p.payload) {
-                last = last.max(st.frame_of(pts));
+    let mut upto = packets * PACKET;
+    while upto > 0 && seen < WANTED {
+        let start = upto.saturating_sub(WINDOW);
+        let buf = read_clipped(src, start, (upto - start) as usize)?;
+        for raw in buf.chunks_exact(PACKET as usize) {
+            let p = packet(raw)?;
+            if p.pid == st.video_pid && p.pusi {
+                if let Some(pts) = pes_pts(p.payload) {
+                    last = last.max(st.frame_of(pts));
+                    seen += 1;
+                }
             }
         }
+        upto = start;
     }
     Ok(last + 1)
 }

@@ -672,8 +672,16 @@ impl<D: TapeDevice> RangeSource for TapeFile<'_, D> {
             return self.fetch(offset, len as u64);
         }
         let start = offset / self.block * self.block;
+        // A read that continues the previous one is a copy under way: fetch several blocks
+        // per locate. Other reads (bisection probes) fetch only the blocks they touch.
+        let ahead = if !self.cache.is_empty() && start == cached_end {
+            8
+        } else {
+            1
+        };
         let stop = end
             .div_ceil(self.block)
+            .max(start / self.block + ahead)
             .saturating_mul(self.block)
             .min(self.len);
         self.cache = self.fetch(start, stop - start)?;

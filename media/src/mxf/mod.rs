@@ -196,7 +196,8 @@ fn index_segments(
         Units::Constant { size, .. } => one(0, count, *size as u32, None),
         Units::Variable { .. } => {
             let el = 11 + entries.first().map_or(0, |e| e.rest.len());
-            let per = (65_000 - 8) / el;
+            // Checked by the caller: at least one entry fits a segment.
+            let per = ((65_000 - 8) / el).max(1);
             for (i, chunk) in entries.chunks(per).enumerate() {
                 one((i * per) as u64, chunk.len() as u64, 0, Some((chunk, el)));
             }
@@ -229,7 +230,8 @@ pub fn cut_mxf<S: RangeSource + ?Sized, W: Write>(
             rate.base
         )));
     }
-    let start_tc = tc.map_or(0, |t| t.start);
+    // StartTimecode is a frame count; labels repeat daily.
+    let start_tc = tc.map_or(0, |t| t.start) % rate.frames_per_day();
     let total = units.count();
     let (want_first, want_last) = range.frames_in_clip(rate, start_tc, total)?;
     let mut first = want_first;
@@ -254,6 +256,13 @@ pub fn cut_mxf<S: RangeSource + ?Sized, W: Write>(
     }
     let mut entries = Vec::new();
     if let Units::Variable { .. } = units {
+        let t = layout.template();
+        let el = 11 + 4 * usize::from(t.slice_count) + 8 * usize::from(t.pos_table_count);
+        if el > 65_000 - 8 {
+            return Err(MediaError::media(format!(
+                "index entries of {el} bytes do not fit an index table segment"
+            )));
+        }
         let mut prev = from;
         for i in first..=last {
             let e = layout.entry(&mut src, i)?;
@@ -261,6 +270,15 @@ pub fn cut_mxf<S: RangeSource + ?Sized, W: Write>(
                 return Err(MediaError::media(format!(
                     "index entry {i} points to stream offset {}, outside its edit units or backwards",
                     e.stream_offset
+                )));
+            }
+            if 11 + e.rest.len() > 65_000 - 8
+                || entries
+                    .first()
+                    .is_some_and(|f: &IndexEntry| f.rest.len() != e.rest.len())
+            {
+                return Err(MediaError::media(format!(
+                    "index entry {i} has an entry length unlike its neighbours"
                 )));
             }
             prev = e.stream_offset;
