@@ -256,9 +256,6 @@ mod tests {
         assert_eq!(loc.kind, LocationKind::Outside as i32);
         assert!(loc.library.is_empty());
         assert_eq!(tape_state(TapeState::Full), ProtoTapeState::Full);
-        assert_eq!(
-            tape_state(TapeState::Repacking),
-            ProtoTapeState::Unspecified
-        );
+        assert_eq!(tape_state(TapeState::Repacking), ProtoTapeState::Repacking);
     }
 }
