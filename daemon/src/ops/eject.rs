@@ -63,23 +63,7 @@ pub(crate) fn eject_one(ctx: &mut OpContext, barcode: &str, comment: &str) -> Op
             format!("tape {barcode} is not known"),
         )
     })?;
-    let lib = tape
-        .library
-        .as_deref()
-        .and_then(|name| {
-            ctx.shared()
-                .state
-                .libraries
-                .iter()
-                .find(|l| l.name() == name)
-                .cloned()
-        })
-        .ok_or_else(|| {
-            OpError::diva(
-                DivaStatusCode::DivaErrObjectOffline,
-                format!("tape {barcode} is not in a library"),
-            )
-        })?;
+    let lib = ctx.library_of(&tape)?;
     if let TapeLocation::ImportExport(a) = tape.location {
         if !tape.online {
             return Ok(a);
@@ -109,12 +93,7 @@ fn eject_reserved(
         .into_iter()
         .find(|d| d.loaded.as_deref() == Some(barcode))
     {
-        while !ctx.shared().claim_drive(&d.name) {
-            ctx.progress
-                .phase(format!("waiting for drive {} to finish", d.name));
-            Checkpoint::new(ctx).check()?;
-            std::thread::sleep(POLL);
-        }
+        ctx.wait_for_drive(&d.name)?;
         ctx.progress
             .phase(format!("unloading {barcode} from drive {}", d.name));
         let r = lib.unmount(&d.name);

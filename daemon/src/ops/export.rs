@@ -228,7 +228,7 @@ fn describe(ctx: &OpContext, tape: &TapeRecord) -> OpResult<ExportedTape> {
 /// xattrs sees only what the export document lists.
 fn drop_removed_files(ctx: &mut OpContext, tape: &TapeRecord) -> OpResult<()> {
     let barcode = tape.barcode.clone();
-    let lib = library_of(ctx, tape)?;
+    let lib = ctx.library_of(tape)?;
     while !ctx.shared().reserve_tape(&barcode) {
         ctx.progress
             .phase(format!("waiting for the requests using {barcode}"));
@@ -270,25 +270,6 @@ fn drop_removed_files(ctx: &mut OpContext, tape: &TapeRecord) -> OpResult<()> {
     r
 }
 
-pub(crate) fn library_of(ctx: &OpContext, tape: &TapeRecord) -> OpResult<Arc<TapeLibrary>> {
-    tape.library
-        .as_deref()
-        .and_then(|name| {
-            ctx.shared()
-                .state
-                .libraries
-                .iter()
-                .find(|l| l.name() == name)
-                .cloned()
-        })
-        .ok_or_else(|| {
-            OpError::diva(
-                DivaStatusCode::DivaErrObjectOffline,
-                format!("tape {} is not in a library", tape.barcode),
-            )
-        })
-}
-
 /// Runs `f` with `barcode` loaded in a drive this request holds: the drive that has it
 /// already (once idle), else any idle drive.
 pub(crate) fn with_tape_loaded<R>(
@@ -302,12 +283,7 @@ pub(crate) fn with_tape_loaded<R>(
         .into_iter()
         .find(|d| d.loaded.as_deref() == Some(barcode))
     {
-        while !ctx.shared().claim_drive(&d.name) {
-            ctx.progress
-                .phase(format!("waiting for drive {} to finish", d.name));
-            Checkpoint::new(ctx).check()?;
-            std::thread::sleep(std::time::Duration::from_millis(500));
-        }
+        ctx.wait_for_drive(&d.name)?;
         let r = f(ctx, &d.name);
         ctx.shared().release_drive(&d.name);
         return r;

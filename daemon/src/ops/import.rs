@@ -158,11 +158,7 @@ fn scan_tape(
     p: &ImportParams,
 ) -> OpResult<Scanned> {
     let (lib, drive) = ctx.drive_and_library()?;
-    while !ctx.take_tape(barcode) {
-        ctx.progress.phase(format!("waiting for {barcode}"));
-        Checkpoint::new(ctx).check()?;
-        std::thread::sleep(std::time::Duration::from_millis(200));
-    }
+    ctx.wait_for_tape(barcode)?;
     let r = (|| {
         tape::mount(ctx, barcode)?;
         ctx.progress

@@ -88,6 +88,50 @@ impl OpContext {
         self.batch_tape.as_deref() == Some(barcode) || self.shared.reserve_tape(barcode)
     }
 
+    /// Takes a tape, waiting (cancellable) while another request of a batch uses it.
+    pub(crate) fn wait_for_tape(&mut self, barcode: &str) -> OpResult<()> {
+        while !self.take_tape(barcode) {
+            self.progress.phase(format!("waiting for {barcode}"));
+            tape::Checkpoint::new(self).check()?;
+            std::thread::sleep(std::time::Duration::from_millis(200));
+        }
+        Ok(())
+    }
+
+    /// Claims a drive, waiting (cancellable) until its current user lets it go.
+    pub(crate) fn wait_for_drive(&mut self, drive: &str) -> OpResult<()> {
+        while !self.shared.claim_drive(drive) {
+            self.progress
+                .phase(format!("waiting for drive {drive} to finish"));
+            tape::Checkpoint::new(self).check()?;
+            std::thread::sleep(std::time::Duration::from_millis(200));
+        }
+        Ok(())
+    }
+
+    /// The library that holds `tape`, if it is in one.
+    pub(crate) fn library_of(
+        &self,
+        tape: &crate::catalog::TapeRecord,
+    ) -> OpResult<Arc<TapeLibrary>> {
+        tape.library
+            .as_deref()
+            .and_then(|name| {
+                self.shared
+                    .state
+                    .libraries
+                    .iter()
+                    .find(|l| l.name() == name)
+                    .cloned()
+            })
+            .ok_or_else(|| {
+                OpError::diva(
+                    DivaStatusCode::DivaErrObjectOffline,
+                    format!("tape {} is not in a library", tape.barcode),
+                )
+            })
+    }
+
     /// Gives back a tape taken with [`OpContext::take_tape`].
     pub(crate) fn give_back_tape(&self, barcode: &str) {
         if self.batch_tape.as_deref() != Some(barcode) {

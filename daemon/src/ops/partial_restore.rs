@@ -372,11 +372,7 @@ pub(crate) fn run(ctx: &mut OpContext, p: &PartialRestoreParams) -> OpResult<OpO
         }
         list.sort_by_key(|j| (j.file.position.is_none(), j.file.position));
         Checkpoint::new(ctx).check()?;
-        while !ctx.take_tape(barcode) {
-            ctx.progress.phase(format!("waiting for {barcode}"));
-            Checkpoint::new(ctx).check()?;
-            std::thread::sleep(std::time::Duration::from_millis(200));
-        }
+        ctx.wait_for_tape(barcode)?;
         let r = read_tape(
             ctx,
             &lib,

@@ -316,11 +316,7 @@ fn retire(ctx: &mut OpContext, barcode: &str, how: RepackRetire) -> OpResult<()>
             )?;
         }
         RepackRetire::Scratch => {
-            while !ctx.take_tape(barcode) {
-                ctx.progress.phase(format!("waiting for {barcode}"));
-                Checkpoint::new(ctx).check()?;
-                std::thread::sleep(std::time::Duration::from_millis(200));
-            }
+            ctx.wait_for_tape(barcode)?;
             let r = reformat(ctx, barcode);
             ctx.give_back_tape(barcode);
             let uuid = r?;

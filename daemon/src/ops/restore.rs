@@ -96,11 +96,7 @@ pub(crate) fn read_instance(
     for (barcode, list) in read_plan(inst) {
         Checkpoint::new(ctx).check()?;
         // Another request writing to this tape finishes first.
-        while !ctx.take_tape(&barcode) {
-            ctx.progress.phase(format!("waiting for {barcode}"));
-            Checkpoint::new(ctx).check()?;
-            std::thread::sleep(std::time::Duration::from_millis(200));
-        }
+        ctx.wait_for_tape(&barcode)?;
         let r = read_tape(ctx, &lib, &drive, &barcode, &list, &sizes, dest);
         ctx.give_back_tape(&barcode);
         let (f, b) = r?;

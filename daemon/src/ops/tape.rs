@@ -28,14 +28,7 @@ pub(crate) fn mount(ctx: &mut OpContext, barcode: &str) -> OpResult<()> {
         .into_iter()
         .find(|d| d.name != drive && d.loaded.as_deref() == Some(barcode))
     {
-        while !ctx.shared().claim_drive(&other.name) {
-            ctx.progress.phase(format!(
-                "waiting for drive {} to release {barcode}",
-                other.name
-            ));
-            Checkpoint::new(ctx).check()?;
-            std::thread::sleep(std::time::Duration::from_millis(200));
-        }
+        ctx.wait_for_drive(&other.name)?;
         ctx.progress
             .phase(format!("unloading {barcode} from drive {}", other.name));
         let r = lib.unmount(&other.name);

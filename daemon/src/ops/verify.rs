@@ -45,11 +45,7 @@ pub(crate) fn run(ctx: &mut OpContext, p: &VerifyParams) -> OpResult<OpOutcome> 
     let mut rows: Vec<ReportRow> = Vec::new();
     for (barcode, items) in &plan {
         Checkpoint::new(ctx).check()?;
-        while !ctx.take_tape(barcode) {
-            ctx.progress.phase(format!("waiting for {barcode}"));
-            Checkpoint::new(ctx).check()?;
-            std::thread::sleep(std::time::Duration::from_millis(200));
-        }
+        ctx.wait_for_tape(barcode)?;
         let r = verify_tape(ctx, &lib, &drive, barcode, items);
         ctx.give_back_tape(barcode);
         rows.extend(r?);
