@@ -1,6 +1,9 @@
 //! Partial restore against a full restore of the same clip on the simulated LTO-8 drive:
 //! modeled tape seconds (locate, read, …) for one second of a long synthetic transport
-//! stream at its start, middle and end, and for the whole file.
+//! stream at its start, middle and end, and for the whole file. Each partial is split into
+//! locating (moving to the range: longitudinal distance at locate speed, which no reader can
+//! avoid) and the rest (reading, probing), with the number of locates. Each run starts with
+//! the cartridge unloaded, so no run inherits the head position of the one before.
 //!
 //! `TAPELIB_BENCH_BYTES` (default 2 GiB) sets the clip size; `TAPELIB_BENCH_DIR` the scratch
 //! directory (default the system temp dir).
@@ -198,11 +201,31 @@ fn run(engine: &Engine, kind: RequestKind) -> tapelib_daemon::request::RequestRe
     }
 }
 
-/// Modeled seconds the tape spent on everything but loading and unloading.
-fn tape_seconds(engine: &Engine, tape: &str) -> f64 {
+/// Modeled seconds the tape spent on everything but loading and unloading, and the part of
+/// them spent locating.
+fn tape_seconds(engine: &Engine, tape: &str) -> (f64, f64) {
     let sim = engine.state().libraries[0].simulator().unwrap().clone();
     let s = sim.stats().cartridges[tape].modeled_seconds.clone();
-    s.rewind + s.locate + s.space + s.read + s.write + s.erase + s.format
+    (
+        s.rewind + s.locate + s.space + s.read + s.write + s.erase + s.format,
+        s.locate,
+    )
+}
+
+/// Every run starts from a cartridge in its slot, as a request to an idle library would: the
+/// head's position left by the previous run would otherwise bias the next run's locates.
+fn unload(engine: &Engine, tape: &str) {
+    let lib = &engine.state().libraries[0];
+    for d in lib.drives() {
+        if d.loaded.as_deref() == Some(tape) {
+            lib.unmount(&d.name).unwrap();
+        }
+    }
+}
+
+fn locates(engine: &Engine, tape: &str) -> u64 {
+    let sim = engine.state().libraries[0].simulator().unwrap().clone();
+    sim.stats().cartridges[tape].locates
 }
 
 fn timecode(frame: u64) -> String {
@@ -253,7 +276,8 @@ fn main() {
         .tapes[0]
         .clone();
 
-    let before = tape_seconds(&engine, &tape);
+    unload(&engine, &tape);
+    let before = tape_seconds(&engine, &tape).0;
     run(
         &engine,
         RequestKind::Restore(RestoreParams {
@@ -265,14 +289,20 @@ fn main() {
             overwrite: false,
         }),
     );
-    let full = tape_seconds(&engine, &tape) - before;
+    let full = tape_seconds(&engine, &tape).0 - before;
     println!("{:<22} {:>9.2} modeled s", "full restore", full);
+    println!(
+        "{:<22} {:>9} {:>9} {:>9} {:>9} {:>9} {:>8}",
+        "", "total s", "% full", "locate s", "other s", "% full", "locates"
+    );
     for (what, at) in [
         ("1 s at the start", 0),
         ("1 s in the middle", frames / 2),
         ("1 s at the end", frames - FPS),
     ] {
+        unload(&engine, &tape);
         let before = tape_seconds(&engine, &tape);
+        let n_before = locates(&engine, &tape);
         let r = run(
             &engine,
             RequestKind::PartialRestore(PartialRestoreParams {
@@ -294,14 +324,18 @@ fn main() {
                 }],
             }),
         );
-        let t = tape_seconds(&engine, &tape) - before;
+        let (t, locate) = tape_seconds(&engine, &tape);
+        let (t, locate) = (t - before.0, locate - before.1);
+        let n = locates(&engine, &tape) - n_before;
         let read = match &r.result {
             Some(RequestResult::PartialRestore { bytes_read, .. }) => *bytes_read,
             _ => 0,
         };
         println!(
-            "{what:<22} {t:>9.2} modeled s   {:>6.2} % of the full restore   read {:.2} % of the file",
+            "{what:<22} {t:>9.2} {:>8.2}% {locate:>9.2} {:>9.3} {:>8.2}% {n:>8}   read {:.3} % of the file",
             100.0 * t / full,
+            t - locate,
+            100.0 * (t - locate) / full,
             100.0 * read as f64 / size as f64
         );
     }

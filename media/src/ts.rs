@@ -1,7 +1,8 @@
 //! MPEG-2 transport stream cuts: PAT and PMT first, then the packets from the video
 //! random-access point at or before the in point up to the random-access point after the
-//! out point. Random-access points are found by bisecting the file on PES timestamps, so
-//! only a few windows besides the cut itself are read.
+//! out point. Random-access points are found by probing PES timestamps at interpolated
+//! positions, so only a few windows besides the cut itself are read and the end of the file
+//! is never visited for a cut that ends before it.
 
 use std::collections::HashSet;
 use std::io::Write;
@@ -285,28 +286,121 @@ fn first_frame_after<S: RangeSource + ?Sized>(
     Ok(None)
 }
 
-/// The last video random-access point at or before frame `want`: bisect on PES
-/// timestamps for a position past it, then scan back window by window.
+/// Decode order differs from display order by a few frames (B-frames): a PES more than
+/// REORDER frames past a frame lies after every random-access point at or before it.
+const REORDER: u64 = 8;
+/// Once the search has narrowed the in point to this many bytes, reading forward through them
+/// costs less than another locate.
+const SCAN_SPAN: u64 = 1 << 20;
+
+/// Bytes per frame near the start of the stream, from the video PES starts of about its
+/// first second (at most `HEAD_PACE` bytes): the first guess of where a frame lies, so a cut locates close to its in
+/// point at once instead of bisecting the whole file (each probe on tape is a locate).
+const HEAD_PACE: u64 = 188 * 4096;
+
+fn pace<S: RangeSource + ?Sized>(src: &mut S, st: &Stream) -> Result<Option<f64>> {
+    let (mut first, mut last) = (None::<u64>, None::<(u64, u64)>);
+    let second = (90_000 / st.frame_ticks.max(1)).max(REORDER);
+    let mut at = 0u64;
+    let stop = HEAD_PACE.min(src.len());
+    while at < stop && last.is_none_or(|(_, f)| f < second) {
+        let buf = read_clipped(src, at, (stop - at).min(4 * WINDOW) as usize)?;
+        if buf.len() < PACKET as usize {
+            break;
+        }
+        for (i, raw) in buf.chunks_exact(PACKET as usize).enumerate() {
+            let p = packet(raw)?;
+            if p.pid == st.video_pid && p.pusi && pes_pts(p.payload).is_some() {
+                let pos = at + i as u64 * PACKET;
+                let f = st.frame_of(pes_pts(p.payload).unwrap_or(st.first_pts));
+                first.get_or_insert(pos);
+                if last.is_none_or(|(_, lf)| f > lf) {
+                    last = Some((pos, f));
+                }
+            }
+        }
+        at += buf.len() as u64 / PACKET * PACKET;
+    }
+    Ok(match (first, last) {
+        (Some(a), Some((b, f))) if f > REORDER && b > a => Some((b - a) as f64 / f as f64),
+        _ => None,
+    })
+}
+
+/// The last video random-access point at or before frame `want`.
+///
+/// Probes land about a second before the in point, placed by interpolating between the
+/// bracket's known frames (or the head's pace while the far end is unknown); every third
+/// probe bisects, so an uneven or hostile stream still narrows in logarithmic steps. Then
+/// the stream is read forward to the in point; only when the in point's GOP began before
+/// the bracket is the stream walked back.
 fn find_start<S: RangeSource + ?Sized>(
     src: &mut S,
     st: &Stream,
     want: u64,
     end: u64,
+    pace: Option<f64>,
 ) -> Result<(u64, u64)> {
-    // Decode order differs from display order by a few frames (B-frames): a PES more than
-    // REORDER frames past `want` lies after every random-access point at or before it.
-    const REORDER: u64 = 8;
-    let (mut lo, mut hi) = (0u64, end);
-    while hi - lo > WINDOW {
-        let mid = (lo + (hi - lo) / 2) / PACKET * PACKET;
-        match first_frame_after(src, st, mid, hi.min(mid + 16 * WINDOW))? {
-            Some(f) if f > want + REORDER => hi = mid,
-            Some(_) => lo = mid,
-            None => hi = mid,
+    let lead = (90_000 / st.frame_ticks.max(1)).max(REORDER);
+    let aim = want.saturating_sub(lead);
+    let (mut lo, mut lo_f) = (0u64, 0u64);
+    let (mut hi, mut hi_f) = (end, None::<u64>);
+    let span = SCAN_SPAN.min(end / 64).max(4 * WINDOW);
+    let mut probes = 0u32;
+    while hi - lo > span && want.saturating_sub(lo_f) > 2 * lead {
+        let half = lo + (hi - lo) / 2;
+        let guess = match (hi_f, pace) {
+            (Some(hf), _) if hf > lo_f => {
+                let k = (aim.saturating_sub(lo_f)) as f64 / (hf - lo_f) as f64;
+                lo + (k * (hi - lo) as f64) as u64
+            }
+            (None, Some(p)) => lo.saturating_add((aim.saturating_sub(lo_f) as f64 * p) as u64),
+            _ => half,
+        };
+        let at = if probes % 3 == 2 {
+            half
+        } else {
+            guess.clamp(lo + WINDOW, hi - WINDOW)
+        };
+        let at = at / PACKET * PACKET;
+        probes += 1;
+        match first_frame_after(src, st, at, hi.min(at + 16 * WINDOW))? {
+            Some(f) if f > want + REORDER => (hi, hi_f) = (at, Some(f)),
+            Some(f) => (lo, lo_f) = (at, f),
+            None => (hi, hi_f) = (at, None),
         }
     }
-    let mut upto = (hi + WINDOW).min(end);
-    loop {
+    // Forward from the bracket's start: the last random-access point at or before `want`.
+    let mut best = None;
+    let mut at = lo;
+    'scan: while at < end {
+        let buf = read_clipped(src, at, (end - at).min(4 * WINDOW) as usize)?;
+        if buf.len() < PACKET as usize {
+            break;
+        }
+        for (i, raw) in buf.chunks_exact(PACKET as usize).enumerate() {
+            let p = packet(raw)?;
+            if p.pid != st.video_pid || !p.pusi {
+                continue;
+            }
+            if let Some(pts) = pes_pts(p.payload) {
+                let f = st.frame_of(pts);
+                if f > want + REORDER {
+                    break 'scan;
+                }
+                if p.random_access && f <= want {
+                    best = Some((at + i as u64 * PACKET, f));
+                }
+            }
+        }
+        at += buf.len() as u64 / PACKET * PACKET;
+    }
+    if let Some(found) = best {
+        return Ok(found);
+    }
+    // The in point's GOP began before `lo`: walk back one window at a time.
+    let mut upto = lo;
+    while upto > 0 {
         let from = upto.saturating_sub(WINDOW);
         if let Some(found) = raps(src, st, from, upto, false)?
             .into_iter()
@@ -314,38 +408,11 @@ fn find_start<S: RangeSource + ?Sized>(
         {
             return Ok(found);
         }
-        if from == 0 {
-            return Err(MediaError::media(
-                "no video random-access point at or before the in point",
-            ));
-        }
         upto = from;
     }
-}
-
-/// Frames in the clip: from the largest PTS among the last video PES starts, scanning back
-/// from the end one window at a time (high bitrates leave whole windows without one).
-fn clip_frames<S: RangeSource + ?Sized>(src: &mut S, st: &Stream, packets: u64) -> Result<u64> {
-    // Enough PES starts that B-frame reordering cannot hide the last displayed frame.
-    const WANTED: usize = 8;
-    let mut seen = 0usize;
-    let mut last = 0u64;
-    let mut upto = packets * PACKET;
-    while upto > 0 && seen < WANTED {
-        let start = upto.saturating_sub(WINDOW);
-        let buf = read_clipped(src, start, (upto - start) as usize)?;
-        for raw in buf.chunks_exact(PACKET as usize) {
-            let p = packet(raw)?;
-            if p.pid == st.video_pid && p.pusi {
-                if let Some(pts) = pes_pts(p.payload) {
-                    last = last.max(st.frame_of(pts));
-                    seen += 1;
-                }
-            }
-        }
-        upto = start;
-    }
-    Ok(last + 1)
+    Err(MediaError::media(
+        "no video random-access point at or before the in point",
+    ))
 }
 
 /// Cuts the frames `range` selects out of an MPEG-2 transport stream into `out`, on GOP
@@ -361,11 +428,14 @@ pub fn cut_ts<S: RangeSource + ?Sized, W: Write>(
         return Err(MediaError::media("the transport stream holds no packet"));
     }
     let st = read_head(&mut src)?;
-    let total = clip_frames(&mut src, &st, packets)?;
-    let (want_first, want_last) = range.frames_in_clip(st.rate, st.start_tc, total)?;
+    // The clip's length is not read up front (the end of a long file is a long locate away):
+    // a range past the end shows when the copy reaches the end of the file short of it.
+    let (want_first, want_last) =
+        range.frames_in_clip(st.rate, st.start_tc, st.rate.frames_per_day())?;
     let end = packets * PACKET;
 
-    let (start, first) = find_start(&mut src, &st, want_first, end)?;
+    let pace = pace(&mut src, &st)?;
+    let (start, first) = find_start(&mut src, &st, want_first, end, pace)?;
 
     out.write_all(&st.pat)?;
     out.write_all(&st.pmt)?;
@@ -412,7 +482,18 @@ pub fn cut_ts<S: RangeSource + ?Sized, W: Write>(
             break;
         }
     }
-    let last = last.unwrap_or(max_frame);
+    let last = match last {
+        Some(l) => l,
+        None if max_frame < want_last => {
+            let clip_start = st.rate.to_timecode(st.start_tc);
+            let clip_end = st.rate.to_timecode(st.start_tc + max_frame);
+            return Err(MediaError::request(format!(
+                "range {}-{} is outside the clip {clip_start}-{clip_end}",
+                range.begin, range.end
+            )));
+        }
+        None => max_frame,
+    };
     Ok(CutReport {
         format: MediaFormat::MpegTs,
         first_frame: first,

@@ -595,18 +595,25 @@ fn run_job<D: TapeDevice>(
 
 /// A file on an LTFS volume read by byte ranges. Small reads fetch whole tape blocks and
 /// keep them, since the drive reads whole records anyway; large reads go straight through.
+/// Recently read runs of blocks stay cached (up to `CACHE_BYTES`), so a parser that scans
+/// forward to its in point and then copies from a point it passed reads those blocks once
+/// and does not locate back.
 struct TapeFile<'v, D: TapeDevice> {
     vol: &'v mut Volume<D>,
     path: String,
     len: u64,
     block: u64,
-    cache_at: u64,
-    cache: Vec<u8>,
+    /// Block-aligned runs `(offset, bytes)`, most recently used last.
+    cache: Vec<(u64, Vec<u8>)>,
+    /// End of the last fetch from tape, to recognise reads that continue it.
+    last_end: Option<u64>,
     /// Bytes read from tape.
     bytes_read: u64,
     /// The tape error behind a failed read, reported as such instead of as bad media.
     error: Option<LtfsError>,
 }
+
+const CACHE_BYTES: usize = 32 << 20;
 
 impl<'v, D: TapeDevice> TapeFile<'v, D> {
     fn new(vol: &'v mut Volume<D>, path: &str, len: u64) -> Self {
@@ -616,11 +623,32 @@ impl<'v, D: TapeDevice> TapeFile<'v, D> {
             path: path.to_string(),
             len,
             block,
-            cache_at: 0,
             cache: Vec::new(),
+            last_end: None,
             bytes_read: 0,
             error: None,
         }
+    }
+
+    /// The cached bytes `[offset, offset + len)`, if one run holds them all.
+    fn cached(&mut self, offset: u64, len: usize) -> Option<Vec<u8>> {
+        let i = self
+            .cache
+            .iter()
+            .rposition(|(at, run)| offset >= *at && offset + len as u64 <= at + run.len() as u64)?;
+        let entry = self.cache.remove(i);
+        let s = (offset - entry.0) as usize;
+        let out = entry.1[s..s + len].to_vec();
+        self.cache.push(entry);
+        Some(out)
+    }
+
+    fn keep(&mut self, at: u64, run: Vec<u8>) {
+        let mut total: usize = self.cache.iter().map(|(_, r)| r.len()).sum::<usize>() + run.len();
+        while total > CACHE_BYTES && !self.cache.is_empty() {
+            total -= self.cache.remove(0).1.len();
+        }
+        self.cache.push((at, run));
     }
 
     fn fetch(&mut self, offset: u64, len: u64) -> Result<Vec<u8>, MediaError> {
@@ -659,30 +687,40 @@ impl<D: TapeDevice> RangeSource for TapeFile<'_, D> {
                     self.len
                 ))
             })?;
-        let cached_end = self.cache_at + self.cache.len() as u64;
-        if offset >= self.cache_at && end <= cached_end {
-            let s = (offset - self.cache_at) as usize;
-            return Ok(self.cache[s..s + len].to_vec());
+        if let Some(hit) = self.cached(offset, len) {
+            return Ok(hit);
         }
         if len as u64 >= 2 * self.block {
-            return self.fetch(offset, len as u64);
+            let data = self.fetch(offset, len as u64)?;
+            self.last_end = Some(end);
+            return Ok(data);
         }
-        let start = offset / self.block * self.block;
-        // A read that continues the previous one is a copy under way: fetch several blocks
-        // per locate. Other reads (bisection probes) fetch only the blocks they touch.
-        let ahead = if !self.cache.is_empty() && start == cached_end {
-            8
-        } else {
-            1
-        };
+        // Bytes already cached at the front of the read are not fetched again.
+        let mut out = Vec::with_capacity(len);
+        let mut start = offset / self.block * self.block;
+        if let Some((at, run)) = self
+            .cache
+            .iter()
+            .rev()
+            .find(|(at, run)| offset >= *at && offset < at + run.len() as u64)
+        {
+            out.extend_from_slice(&run[(offset - at) as usize..]);
+            start = at + run.len() as u64;
+        }
+        // A read that continues the previous fetch is a scan or a copy under way: fetch
+        // several blocks per command. Other reads (probes) fetch only the blocks they touch.
+        let ahead = if self.last_end == Some(start) { 8 } else { 1 };
         let stop = end
             .div_ceil(self.block)
             .max(start / self.block + ahead)
             .saturating_mul(self.block)
             .min(self.len);
-        self.cache = self.fetch(start, stop - start)?;
-        self.cache_at = start;
-        let s = (offset - start) as usize;
-        Ok(self.cache[s..s + len].to_vec())
+        let run = self.fetch(start, stop - start)?;
+        self.last_end = Some(stop);
+        let s = (offset.max(start) - start) as usize;
+        let need = len - out.len();
+        out.extend_from_slice(&run[s..s + need]);
+        self.keep(start, run);
+        Ok(out)
     }
 }
