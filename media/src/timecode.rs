@@ -313,4 +313,45 @@ mod tests {
         }
         let _ = pal.to_timecode(u64::MAX);
     }
+
+    #[test]
+    fn labels_parse_and_print() {
+        let t = tc("10:20:30;15");
+        assert_eq!(
+            (t.hours, t.minutes, t.seconds, t.frames, t.drop_frame),
+            (10, 20, 30, 15, true)
+        );
+        assert_eq!(t.to_string(), "10:20:30;15");
+        assert_eq!(tc("10:20:30.15"), t);
+        for bad in [
+            "",
+            "24:00:00:00",
+            "00:60:00:00",
+            "00:00:60:00",
+            "00-00-00-00",
+            "00:00:00:0",
+            "00:00:00:000",
+            "0a:00:00:00",
+            "00:00:00:00 ",
+        ] {
+            assert!(bad.parse::<Timecode>().is_err(), "{bad:?}");
+        }
+    }
+
+    proptest::proptest! {
+        #![proptest_config(proptest::prelude::ProptestConfig::with_cases(512))]
+
+        #[test]
+        fn any_text_parses_or_is_refused_and_labels_round_trip(text in ".{0,16}") {
+            if let Ok(t) = text.parse::<Timecode>() {
+                proptest::prop_assert_eq!(t.to_string(), text.replace('.', ";"));
+            }
+        }
+
+        #[test]
+        fn valid_labels_round_trip(h in 0u8..24, m in 0u8..60, s in 0u8..60, f in 0u8..100, df: bool) {
+            let t = Timecode { hours: h, minutes: m, seconds: s, frames: f, drop_frame: df };
+            proptest::prop_assert_eq!(t.to_string().parse::<Timecode>().ok(), Some(t));
+        }
+    }
 }
