@@ -1024,3 +1024,127 @@ pub async fn verify_tape(
         .into_inner();
     Ok(submitted(r))
 }
+
+/// `?format=` of the bit-integrity report.
+#[derive(Debug, Deserialize)]
+pub struct ReportFormat {
+    format: Option<String>,
+}
+
+/// True when the report should be JSON: `?format=json`, or an `Accept` naming JSON but not
+/// TSV. Without either the report is the TSV, as DuraCloud serves it.
+fn report_as_json(format: Option<&str>, accept: Option<&str>) -> Result<bool, RestError> {
+    match format.map(str::trim) {
+        Some("json") => return Ok(true),
+        Some("tsv") => return Ok(false),
+        Some(other) => {
+            return Err(RestError::bad_request(format!(
+                "format {other:?} is neither tsv nor json"
+            )))
+        }
+        None => {}
+    }
+    let accept = accept.unwrap_or("").to_ascii_lowercase();
+    Ok(accept.contains("application/json") && !accept.contains("text/tab-separated-values"))
+}
+
+/// DuraCloud's `yyyy-MM-ddTHH:mm:ss`, in UTC.
+fn completion_date(t: &Option<tapelib_proto::prost_types::Timestamp>) -> String {
+    let format = time::macros::format_description!("[year]-[month]-[day]T[hour]:[minute]:[second]");
+    t.as_ref()
+        .and_then(|t| time::OffsetDateTime::from_unix_timestamp(t.seconds).ok())
+        .and_then(|t| t.format(&format).ok())
+        .unwrap_or_default()
+}
+
+fn bit_integrity_row(r: &BitIntegrityRow) -> Value {
+    let result = BitIntegrityResult::try_from(r.result)
+        .ok()
+        .map(|v| v.as_str_name().trim_start_matches("BIT_INTEGRITY_RESULT_"))
+        .unwrap_or("UNKNOWN");
+    json!({
+        "dateChecked": j::ts(&r.checked),
+        "tape": r.barcode,
+        "collectionName": r.collection,
+        "objectName": r.name,
+        "instance": r.instance,
+        "file": r.file,
+        "result": result,
+        "expectedChecksum": r.expected_crc32,
+        "computedChecksum": r.computed_crc32,
+        "checksumType": "CRC32",
+        "details": r.details,
+    })
+}
+
+/// The tape's latest bit-integrity report: the TSV with DuraCloud's headers, or JSON rows.
+pub async fn bit_integrity(
+    State(s): State<AppState>,
+    caller: Caller,
+    PathParam(barcode): PathParam<String>,
+    Query(q): Query<ReportFormat>,
+    headers: axum::http::HeaderMap,
+) -> Result<axum::response::Response, RestError> {
+    use axum::response::IntoResponse;
+    let accept = headers
+        .get(axum::http::header::ACCEPT)
+        .and_then(|v| v.to_str().ok());
+    let as_json = report_as_json(q.format.as_deref(), accept)?;
+    let r = library(&s)
+        .get_bit_integrity_report(caller.request(GetBitIntegrityReportRequest { barcode })?)
+        .await?
+        .into_inner();
+    let date = completion_date(&r.completed);
+    let result = if r.success { "SUCCESS" } else { "FAILURE" };
+    let report_headers = [
+        ("Bit-Integrity-Report-Completion-Date", date.clone()),
+        ("Bit-Integrity-Report-Result", result.to_string()),
+    ];
+    if as_json {
+        let body = json!({
+            "barcode": r.barcode,
+            "completionDate": date,
+            "result": result,
+            "rows": r.rows.iter().map(bit_integrity_row).collect::<Vec<_>>(),
+        });
+        Ok((report_headers, Json(body)).into_response())
+    } else {
+        let content_type = (
+            axum::http::header::CONTENT_TYPE.as_str(),
+            "text/tab-separated-values; charset=utf-8".to_string(),
+        );
+        let [a, b] = report_headers;
+        Ok(([content_type, a, b], r.tsv).into_response())
+    }
+}
+
+#[cfg(test)]
+mod report_tests {
+    use super::*;
+
+    #[test]
+    fn tsv_unless_json_is_asked_for() {
+        assert!(!report_as_json(None, None).unwrap());
+        assert!(!report_as_json(None, Some("*/*")).unwrap());
+        assert!(report_as_json(None, Some("application/json")).unwrap());
+        assert!(!report_as_json(
+            None,
+            Some("text/tab-separated-values, application/json;q=0.5")
+        )
+        .unwrap());
+        assert!(report_as_json(Some("json"), Some("text/plain")).unwrap());
+        assert!(!report_as_json(Some("tsv"), Some("application/json")).unwrap());
+        let e = report_as_json(Some("xml"), None).unwrap_err();
+        assert_eq!(e.code, DivaStatusCode::DivaErrInvalidParameter.code());
+    }
+
+    #[test]
+    fn completion_date_is_duracloud_shaped() {
+        let t = Some(tapelib_proto::prost_types::Timestamp {
+            seconds: 1_700_000_000,
+            nanos: 5,
+        });
+        assert_eq!(completion_date(&t), "2023-11-14T22:13:20");
+        assert_eq!(completion_date(&None), "");
+    }
+}

@@ -514,6 +514,15 @@ pub fn all() -> Vec<Route> {
                   "instance": int(), "priority": int()}),
             ),
         ),
+        r(
+            "get",
+            "/manager/bitIntegrity/{barcode}",
+            get(m::bit_integrity),
+            "The tape's latest bit-integrity report (from its last verifyTape): TSV with a header line, or JSON rows with Accept: application/json or format=json; headers Bit-Integrity-Report-Completion-Date and Bit-Integrity-Report-Result (SUCCESS or FAILURE)",
+            u,
+            &[("format", "string", false)],
+            None,
+        ),
     ]
 }
 

@@ -13,6 +13,8 @@ use crate::request::{catalog_status, RequestError};
 pub enum ApiError {
     #[error("tape {barcode} is not in the catalog")]
     UnknownTape { barcode: String },
+    #[error("tape {barcode} has no bit-integrity report: it was never verified whole")]
+    NoBitIntegrityReport { barcode: String },
     #[error("no library named {library}")]
     UnknownLibrary { library: String },
     #[error("no drive named {drive}")]
@@ -43,9 +45,9 @@ impl ApiError {
     pub fn diva_code(&self) -> DivaStatusCode {
         match self {
             ApiError::UnknownTape { .. } => DivaStatusCode::DivaErrTapeDoesntExist,
-            ApiError::UnknownLibrary { .. } | ApiError::UnknownDrive { .. } => {
-                DivaStatusCode::DivaErrComponentNotFound
-            }
+            ApiError::UnknownLibrary { .. }
+            | ApiError::UnknownDrive { .. }
+            | ApiError::NoBitIntegrityReport { .. } => DivaStatusCode::DivaErrComponentNotFound,
             ApiError::InvalidParameter { .. } => DivaStatusCode::DivaErrInvalidParameter,
             ApiError::Library(LibraryError::UnknownDrive { .. }) => {
                 DivaStatusCode::DivaErrComponentNotFound

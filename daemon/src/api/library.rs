@@ -1,11 +1,12 @@
 //! `LibraryService`: inventory, drives, tapes, groups and servers, and drive UP/DOWN.
-//! Tape state changes and group creation are not served yet (UNIMPLEMENTED).
+//! Tape states, groups, and the bit-integrity reports verify keeps.
 
 use std::sync::Arc;
 
 use tapelib_proto::v1::library_service_server::LibraryService;
 use tapelib_proto::v1::{
-    CreateGroupRequest, CreateGroupResponse, DriveState, ElementType, GetInventoryRequest,
+    BitIntegrityResult, BitIntegrityRow, CreateGroupRequest, CreateGroupResponse, DriveState,
+    ElementType, GetBitIntegrityReportRequest, GetBitIntegrityReportResponse, GetInventoryRequest,
     GetInventoryResponse, GetTapeRequest, GetTapeResponse, LibraryInventory, ListDrivesRequest,
     ListDrivesResponse, ListGroupsRequest, ListGroupsResponse, ListServersRequest,
     ListServersResponse, ListTapesRequest, ListTapesResponse, LocationKind, Server,
@@ -18,6 +19,7 @@ use super::paging::paginate;
 use super::{blocking, convert, ApiError, DaemonState};
 use crate::catalog::{Cursor, TapeRecord, TapeState, MAX_PAGE};
 use crate::library::TapeLibrary;
+use crate::ops::bit_integrity::{self, Verdict};
 
 /// The `LibraryService` implementation.
 #[derive(Debug, Clone)]
@@ -346,6 +348,62 @@ fn list_groups(
     })
 }
 
+/// The report the tape's last whole-tape verify kept, as stored and parsed.
+fn bit_integrity_report(
+    state: &DaemonState,
+    barcode: &str,
+) -> Result<GetBitIntegrityReportResponse, ApiError> {
+    let barcode = barcode.trim();
+    if state.catalog.get_tape(barcode)?.is_none() {
+        return Err(ApiError::UnknownTape {
+            barcode: barcode.to_string(),
+        });
+    }
+    let (tsv, modified) = bit_integrity::load_with_time(&state.data_dir(), barcode)
+        .map_err(|e| ApiError::Internal(format!("bit-integrity report of {barcode}: {e}")))?
+        .ok_or_else(|| ApiError::NoBitIntegrityReport {
+            barcode: barcode.to_string(),
+        })?;
+    let parsed = bit_integrity::parse_tsv(&tsv)
+        .map_err(|e| ApiError::Internal(format!("bit-integrity report of {barcode}: {e}")))?;
+    let success = parsed.iter().all(|r| r.verdict == Verdict::Valid);
+    let rows = parsed
+        .into_iter()
+        .map(|r| {
+            let (collection, name) = match r.object.split_once('/') {
+                Some((c, n)) => (c.to_string(), n.to_string()),
+                None => (String::new(), r.object.clone()),
+            };
+            BitIntegrityRow {
+                checked: Some(convert::offset_timestamp(r.checked)),
+                barcode: r.tape,
+                collection,
+                name,
+                instance: r.instance,
+                file: r.file,
+                result: match r.verdict {
+                    Verdict::Valid => BitIntegrityResult::Valid,
+                    Verdict::Mismatch => BitIntegrityResult::Mismatch,
+                    Verdict::Unreadable => BitIntegrityResult::Unreadable,
+                } as i32,
+                expected_crc32: format!("{:08x}", r.expected_crc32),
+                computed_crc32: r
+                    .computed_crc32
+                    .map(|c| format!("{c:08x}"))
+                    .unwrap_or_default(),
+                details: r.details,
+            }
+        })
+        .collect();
+    Ok(GetBitIntegrityReportResponse {
+        barcode: barcode.to_string(),
+        completed: Some(convert::timestamp(modified)),
+        success,
+        tsv,
+        rows,
+    })
+}
+
 fn list_servers(state: &DaemonState, req: &ListServersRequest) -> ListServersResponse {
     // BTreeMap iteration: already sorted by name.
     let servers: Vec<Server> = state
@@ -457,6 +515,17 @@ impl LibraryService for LibraryApi {
         let req = request.into_inner();
         Ok(Response::new(
             blocking(move || create_group(&state, &req, &actor)).await?,
+        ))
+    }
+
+    async fn get_bit_integrity_report(
+        &self,
+        request: Request<GetBitIntegrityReportRequest>,
+    ) -> Result<Response<GetBitIntegrityReportResponse>, Status> {
+        let state = self.state.clone();
+        let req = request.into_inner();
+        Ok(Response::new(
+            blocking(move || bit_integrity_report(&state, &req.barcode)).await?,
         ))
     }
 

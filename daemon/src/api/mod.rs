@@ -64,6 +64,16 @@ impl DaemonState {
             started: SystemTime::now(),
         }
     }
+
+    /// The data directory: where the catalog lives, and with it the export documents and
+    /// bit-integrity reports.
+    pub fn data_dir(&self) -> std::path::PathBuf {
+        self.config
+            .catalog
+            .parent()
+            .map(|p| p.to_path_buf())
+            .unwrap_or_else(|| std::path::PathBuf::from("."))
+    }
 }
 
 /// Runs `f` on the blocking pool; a panic in `f` becomes an internal error.

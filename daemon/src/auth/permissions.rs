@@ -38,6 +38,7 @@ pub const METHODS: &[(&str, &str, Access)] = &[
     ("LibraryService", "GetTape", R(Role::User)),
     ("LibraryService", "ListGroups", R(Role::User)),
     ("LibraryService", "ListServers", R(Role::User)),
+    ("LibraryService", "GetBitIntegrityReport", R(Role::User)),
     // Taking a drive or a tape out of service is tape handling, like insert and eject.
     ("LibraryService", "SetDriveState", R(Role::Advoperator)),
     ("LibraryService", "SetTapeState", R(Role::Advoperator)),

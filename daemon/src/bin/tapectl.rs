@@ -22,15 +22,15 @@ use tapelib_proto::v1::{
     TimecodeRange,
 };
 use tapelib_proto::v1::{
+    BitIntegrityResult, DivaError, Drive, DriveState, Element, GetBitIntegrityReportRequest,
+    GetInventoryRequest, GetVersionRequest, ListDrivesRequest, ListTapesRequest, LocationKind,
+    PageRequest, SetDriveStateRequest, Tape, TapeContent, TapeState,
+};
+use tapelib_proto::v1::{
     CancelRequestRequest, ChangePriorityRequest, GetObjectInfoRequest, GetRequestRequest,
     ListAuditLogRequest, ListObjectsRequest, ListRequestsRequest, ObjectRef, RequestInfo,
     RequestState, RequestType, SubmitArchiveRequest, SubmitCopyRequest, SubmitDeleteRequest,
     SubmitEjectRequest, SubmitInsertRequest, SubmitRestoreRequest, WatchRequestRequest,
-};
-use tapelib_proto::v1::{
-    DivaError, Drive, DriveState, Element, GetInventoryRequest, GetVersionRequest,
-    ListDrivesRequest, ListTapesRequest, LocationKind, PageRequest, SetDriveStateRequest, Tape,
-    TapeContent, TapeState,
 };
 use tapelib_proto::v1::{LoginRequest, LogoutRequest};
 
@@ -260,6 +260,9 @@ enum Command {
         #[command(flatten)]
         submit: SubmitOpts,
     },
+    /// The latest bit-integrity report of a tape (TSV as kept; rows with --json). Exits 2
+    /// when a file failed verification.
+    BitIntegrity { barcode: String },
     /// Set a tape's state (active, disabled, broken, full); a reason is required but for active.
     TapeState {
         barcode: String,
@@ -1080,6 +1083,47 @@ async fn set_tape_state(
     ))
 }
 
+async fn bit_integrity(channel: AuthedChannel, barcode: String, json_out: bool) -> Result<Output> {
+    let r = LibraryServiceClient::new(channel)
+        .get_bit_integrity_report(GetBitIntegrityReportRequest { barcode })
+        .await
+        .map_err(CallError::from)?
+        .into_inner();
+    let code = if r.success { 0 } else { 2 };
+    let text = if json_out {
+        let rows: Vec<Value> = r
+            .rows
+            .iter()
+            .map(|row| {
+                json!({
+                    "checked": cli::time_text(row.checked.as_ref()),
+                    "barcode": row.barcode,
+                    "collection": row.collection,
+                    "name": row.name,
+                    "instance": row.instance,
+                    "file": row.file,
+                    "result": enum_name(
+                        BitIntegrityResult::try_from(row.result).ok().map(|v| v.as_str_name()),
+                        "BIT_INTEGRITY_RESULT_",
+                    ),
+                    "expected_crc32": row.expected_crc32,
+                    "computed_crc32": row.computed_crc32,
+                    "details": row.details,
+                })
+            })
+            .collect();
+        pretty(&json!({
+            "barcode": r.barcode,
+            "completed": cli::time_text(r.completed.as_ref()),
+            "success": r.success,
+            "rows": rows,
+        }))?
+    } else {
+        r.tsv
+    };
+    Ok(Output { text, code })
+}
+
 async fn create_group(
     channel: AuthedChannel,
     name: String,
@@ -1486,6 +1530,7 @@ async fn run(args: Args) -> Result<Output> {
         } => set_tape_state(connect(addr).await?, barcode, state, reason, j)
             .await
             .map(Output::from),
+        Command::BitIntegrity { barcode } => bit_integrity(connect(addr).await?, barcode, j).await,
         Command::GroupCreate { name, description } => {
             create_group(connect(addr).await?, name, description, j)
                 .await

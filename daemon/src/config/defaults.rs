@@ -102,6 +102,7 @@ impl DaemonConfig {
             }],
             libraries: vec![library],
             auth: Default::default(),
+            verify: Default::default(),
         }
     }
 }

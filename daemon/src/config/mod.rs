@@ -8,6 +8,7 @@ mod auth;
 mod defaults;
 mod error;
 mod validate;
+mod verify;
 
 use std::collections::BTreeMap;
 use std::net::SocketAddr;
@@ -18,6 +19,7 @@ use serde::{Deserialize, Serialize};
 
 pub use auth::{AuthConfig, MAX_TOKEN_VALIDITY};
 pub use error::ConfigError;
+pub use verify::VerifyPolicy;
 
 /// The whole daemon configuration.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -38,6 +40,9 @@ pub struct DaemonConfig {
     pub libraries: Vec<LibraryConfig>,
     #[serde(default)]
     pub auth: AuthConfig,
+    /// The scheduled verify policy.
+    #[serde(default)]
+    pub verify: VerifyPolicy,
 }
 
 /// Where the daemon listens. A missing address disables that endpoint.

@@ -36,6 +36,7 @@ impl DaemonConfig {
             ));
         }
         self.auth.validate()?;
+        self.verify.validate()?;
         let l = &self.limits;
         if l.max_running_requests == 0 {
             return Err(ConfigError::invalid(

@@ -40,6 +40,7 @@ fn run(shared: Arc<Shared>) {
             tracing::error!(error = %e, "scheduling pass failed");
         }
         super::cleaning::maybe_clean(&shared);
+        super::scheduled_verify::maybe_verify(&shared);
         let guard = shared.wake.lock().unwrap_or_else(|e| e.into_inner());
         if *guard == seen {
             let (guard, _) = shared

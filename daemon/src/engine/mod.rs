@@ -9,6 +9,7 @@ mod cleaning;
 mod dispatch;
 mod error;
 mod progress;
+mod scheduled_verify;
 
 use std::collections::{HashMap, HashSet};
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -55,6 +56,7 @@ pub struct Shared {
     tapes: Mutex<HashSet<String>>,
     threads: Mutex<Vec<JoinHandle<()>>>,
     last_cleaning_check: Mutex<Option<std::time::Instant>>,
+    last_verify_check: Mutex<Option<std::time::Instant>>,
 }
 
 impl Shared {
@@ -167,6 +169,7 @@ impl Engine {
             tapes: Mutex::new(HashSet::new()),
             threads: Mutex::new(Vec::new()),
             last_cleaning_check: Mutex::new(None),
+            last_verify_check: Mutex::new(None),
         });
         let handle = dispatch::spawn(shared.clone()).map_err(|e| {
             OpError::diva(

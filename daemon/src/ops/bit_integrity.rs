@@ -28,6 +28,21 @@ impl Verdict {
             Verdict::Unreadable => "UNREADABLE",
         }
     }
+
+    fn parse(s: &str) -> Option<Verdict> {
+        [Verdict::Valid, Verdict::Mismatch, Verdict::Unreadable]
+            .into_iter()
+            .find(|v| v.as_str() == s)
+    }
+}
+
+/// Why a stored report could not be read back into rows.
+#[derive(Debug, thiserror::Error, PartialEq, Eq)]
+pub enum ReportError {
+    #[error("the report does not start with the bit-integrity header")]
+    Header,
+    #[error("line {line}: {reason}")]
+    Line { line: usize, reason: String },
 }
 
 /// One checked file.
@@ -86,6 +101,86 @@ pub fn to_tsv(rows: &[ReportRow]) -> String {
     out
 }
 
+/// Undoes [`field`]; an unknown escape is kept as written.
+fn unfield(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    let mut chars = s.chars();
+    while let Some(c) = chars.next() {
+        if c != '\\' {
+            out.push(c);
+            continue;
+        }
+        match chars.next() {
+            Some('t') => out.push('\t'),
+            Some('n') => out.push('\n'),
+            Some('r') => out.push('\r'),
+            Some('\\') => out.push('\\'),
+            Some(other) => {
+                out.push('\\');
+                out.push(other);
+            }
+            None => out.push('\\'),
+        }
+    }
+    out
+}
+
+fn crc(s: &str) -> Option<u32> {
+    if s.len() == 8 {
+        u32::from_str_radix(s, 16).ok()
+    } else {
+        None
+    }
+}
+
+/// Reads a report written by [`to_tsv`] back into rows (`bytes` is not kept and reads 0).
+pub fn parse_tsv(tsv: &str) -> Result<Vec<ReportRow>, ReportError> {
+    let mut lines = tsv.lines();
+    if lines.next() != Some(HEADER) {
+        return Err(ReportError::Header);
+    }
+    let mut rows = Vec::new();
+    for (i, text) in lines.enumerate() {
+        let line = i + 2;
+        let bad = |reason: &str| ReportError::Line {
+            line,
+            reason: reason.to_string(),
+        };
+        if text.is_empty() {
+            continue;
+        }
+        let cols: Vec<&str> = text.split('\t').collect();
+        let [checked, tape, object, instance, file, verdict, expected, computed, details] =
+            cols[..]
+        else {
+            return Err(bad(&format!("{} columns instead of 9", cols.len())));
+        };
+        rows.push(ReportRow {
+            checked: OffsetDateTime::parse(checked, &Rfc3339)
+                .map_err(|e| bad(&format!("date-checked {checked:?}: {e}")))?,
+            tape: unfield(tape),
+            object: unfield(object),
+            instance: instance
+                .parse()
+                .map_err(|_| bad(&format!("instance {instance:?} is not a number")))?,
+            file: unfield(file),
+            verdict: Verdict::parse(verdict)
+                .ok_or_else(|| bad(&format!("unknown result {verdict:?}")))?,
+            expected_crc32: crc(expected)
+                .ok_or_else(|| bad(&format!("expected-crc32 {expected:?} is not a CRC-32")))?,
+            computed_crc32: match computed {
+                "" => None,
+                c => Some(
+                    crc(c).ok_or_else(|| bad(&format!("computed-crc32 {c:?} is not a CRC-32")))?,
+                ),
+            },
+            details: unfield(details),
+            bytes: 0,
+        });
+    }
+    Ok(rows)
+}
+
 /// Where the reports of a data directory live.
 pub fn report_dir(data_dir: &Path) -> PathBuf {
     data_dir.join("bit-integrity")
@@ -118,11 +213,22 @@ pub fn store(data_dir: &Path, barcode: &str, tsv: &str) -> std::io::Result<PathB
 
 /// The latest report of a tape, if it was ever verified.
 pub fn load(data_dir: &Path, barcode: &str) -> std::io::Result<Option<String>> {
-    match std::fs::read_to_string(report_path(data_dir, barcode)?) {
-        Ok(s) => Ok(Some(s)),
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
-        Err(e) => Err(e),
-    }
+    Ok(load_with_time(data_dir, barcode)?.map(|(tsv, _)| tsv))
+}
+
+/// The latest report of a tape and when it was stored, if it was ever verified.
+pub fn load_with_time(
+    data_dir: &Path,
+    barcode: &str,
+) -> std::io::Result<Option<(String, std::time::SystemTime)>> {
+    let path = report_path(data_dir, barcode)?;
+    let tsv = match std::fs::read_to_string(&path) {
+        Ok(s) => s,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
+        Err(e) => return Err(e),
+    };
+    let modified = std::fs::metadata(&path)?.modified()?;
+    Ok(Some((tsv, modified)))
 }
 
 #[cfg(test)]
@@ -162,6 +268,41 @@ mod tests {
         assert_eq!(cols[4], "odd\\tname\\n.mxf");
         assert_eq!(cols[5], "UNREADABLE");
         assert_eq!(cols[7], "");
+    }
+
+    #[test]
+    fn parse_reads_back_what_to_tsv_wrote() {
+        let rows = vec![
+            row("a.mxf", Verdict::Valid, Some(0xdead_beef)),
+            row("odd\tname\\x\n.mxf", Verdict::Unreadable, None),
+            ReportRow {
+                details: "checksum differs".into(),
+                ..row("b", Verdict::Mismatch, Some(7))
+            },
+        ];
+        assert_eq!(parse_tsv(&to_tsv(&rows)).unwrap(), rows);
+        assert_eq!(parse_tsv(HEADER).unwrap(), vec![]);
+    }
+
+    #[test]
+    fn parse_refuses_damaged_reports() {
+        assert_eq!(parse_tsv(""), Err(ReportError::Header));
+        assert_eq!(parse_tsv("date\ttape\n"), Err(ReportError::Header));
+        let good = to_tsv(&[row("a", Verdict::Valid, Some(1))]);
+        let line = good.lines().nth(1).unwrap();
+        for (from, to) in [
+            ("\tVALID\t", "\tFINE\t"),
+            ("\t3\t", "\tthree\t"),
+            ("deadbeef", "xyz"),
+            ("2023-11-14T22:13:20Z", "yesterday"),
+            ("\ta\t", "\ta\textra\t"),
+        ] {
+            let bad = format!("{HEADER}\n{}\n", line.replacen(from, to, 1));
+            assert!(
+                matches!(parse_tsv(&bad), Err(ReportError::Line { line: 2, .. })),
+                "{bad:?} parsed"
+            );
+        }
     }
 
     #[test]

@@ -188,13 +188,7 @@ pub(crate) fn run(ctx: &mut OpContext, kind: &RequestKind) -> OpResult<OpOutcome
 /// The daemon's data directory: where the catalog lives. Staging folders, export documents
 /// and bit-integrity reports go here.
 pub(crate) fn data_dir(shared: &Shared) -> std::path::PathBuf {
-    shared
-        .state
-        .config
-        .catalog
-        .parent()
-        .map(|p| p.to_path_buf())
-        .unwrap_or_else(|| std::path::PathBuf::from("."))
+    shared.state.data_dir()
 }
 
 /// Whether a tape can be read from for a restore or copy.

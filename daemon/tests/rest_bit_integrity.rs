@@ -1,0 +1,436 @@
+//! `GET /manager/bitIntegrity/{barcode}` in a real `tapelibd` with its REST listener: the
+//! report of a clean verify, then of a verify that finds a byte flipped on the simulated
+//! cartridge, as TSV (DuraCloud's form) and as JSON, and the refusals.
+
+use std::io::{Read, Write};
+use std::net::{TcpListener, TcpStream};
+use std::path::Path;
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use serde_json::{json, Value};
+
+const SIM: &str = r#"
+storage_slots = 4
+ie_slots = 1
+time_scale = 0.0
+
+[[drive]]
+generation = "LTO-8"
+serial = "1013000001"
+
+[[cartridge]]
+barcode = "A00001L8"
+slot = 1
+
+[[cartridge]]
+barcode = "A00002L8"
+slot = 2
+"#;
+
+struct Daemon {
+    child: Child,
+    rest: String,
+    dir: tempfile::TempDir,
+}
+
+impl Drop for Daemon {
+    fn drop(&mut self) {
+        if let Ok(None) = self.child.try_wait() {
+            let _ = self.child.kill();
+            let _ = self.child.wait();
+        }
+    }
+}
+
+fn free_port() -> u16 {
+    let listener = TcpListener::bind("127.0.0.1:0").expect("bind a free port");
+    listener.local_addr().expect("local address").port()
+}
+
+fn start() -> Daemon {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let (grpc, rest) = (free_port(), free_port());
+    std::fs::write(dir.path().join("sim.toml"), SIM).expect("write simulator config");
+    std::fs::create_dir_all(dir.path().join("demo/clip")).expect("server root");
+    let config = format!(
+        r#"
+catalog = "catalog"
+
+[listen]
+grpc = "127.0.0.1:{grpc}"
+rest = "127.0.0.1:{rest}"
+
+[auth]
+argon2_memory_kib = 64
+argon2_iterations = 1
+
+[limits]
+ready_poll_interval = "5ms"
+drive_ready_timeout = "10s"
+
+[servers.demo]
+root = "demo"
+
+[[group]]
+name = "default"
+
+[[library]]
+name = "lib0"
+changer = {{ sim = "changer0" }}
+
+[library.simulator]
+state_dir = "sim"
+config_file = "sim.toml"
+
+[[library.drive]]
+device = {{ sim = "drive0" }}
+"#
+    );
+    let path = dir.path().join("tapelibd.toml");
+    std::fs::write(&path, config).expect("write daemon config");
+    let child = Command::new(env!("CARGO_BIN_EXE_tapelibd"))
+        .arg("--config")
+        .arg(&path)
+        .env("RUST_LOG", "warn")
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::inherit())
+        .spawn()
+        .expect("tapelibd starts");
+    let mut d = Daemon {
+        child,
+        rest: format!("127.0.0.1:{rest}"),
+        dir,
+    };
+    let deadline = Instant::now() + Duration::from_secs(30);
+    loop {
+        if let Ok(Some(status)) = d.child.try_wait() {
+            panic!("tapelibd exited early: {status}");
+        }
+        if TcpStream::connect(&d.rest).is_ok() {
+            return d;
+        }
+        assert!(Instant::now() < deadline, "REST never listened");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
+
+/// One HTTP/1.1 exchange (`Connection: close`): status, lowercased header block, body.
+fn http(
+    d: &Daemon,
+    method: &str,
+    path: &str,
+    token: Option<&str>,
+    accept: &str,
+    body: Option<&Value>,
+) -> (u16, String, String) {
+    let mut s = TcpStream::connect(&d.rest).expect("connect");
+    s.set_read_timeout(Some(Duration::from_secs(30)))
+        .expect("timeout");
+    let mut head = format!(
+        "{method} {path} HTTP/1.1\r\nHost: {}\r\nConnection: close\r\nAccept: {accept}\r\n",
+        d.rest
+    );
+    if let Some(t) = token {
+        head.push_str(&format!("Authorization: {t}\r\n"));
+    }
+    let body = body.map(|b| b.to_string());
+    if let Some(b) = &body {
+        head.push_str(&format!(
+            "Content-Type: application/json\r\nContent-Length: {}\r\n",
+            b.len()
+        ));
+    }
+    head.push_str("\r\n");
+    s.write_all(head.as_bytes()).expect("write");
+    if let Some(b) = &body {
+        s.write_all(b.as_bytes()).expect("write body");
+    }
+    let mut raw = Vec::new();
+    let _ = s.read_to_end(&mut raw);
+    let text = String::from_utf8_lossy(&raw).to_string();
+    let status: u16 = text
+        .split_whitespace()
+        .nth(1)
+        .and_then(|c| c.parse().ok())
+        .unwrap_or_else(|| panic!("no status in {text:?}"));
+    let (headers, body) = text.split_once("\r\n\r\n").unwrap_or((&text, ""));
+    let headers = headers.to_ascii_lowercase();
+    let body = if headers.contains("transfer-encoding: chunked") {
+        dechunk(body)
+    } else {
+        body.to_string()
+    };
+    (status, headers, body)
+}
+
+fn dechunk(mut s: &str) -> String {
+    let mut out = String::new();
+    while let Some((len, rest)) = s.split_once("\r\n") {
+        let n = usize::from_str_radix(len.trim(), 16).unwrap_or(0);
+        if n == 0 || rest.len() < n {
+            break;
+        }
+        out.push_str(&rest[..n]);
+        s = rest[n..].trim_start_matches("\r\n");
+    }
+    out
+}
+
+fn json_call(d: &Daemon, method: &str, path: &str, token: &str, body: Option<Value>) -> Value {
+    let (status, _, text) = http(
+        d,
+        method,
+        path,
+        Some(token),
+        "application/json",
+        body.as_ref(),
+    );
+    let v: Value = serde_json::from_str(&text).unwrap_or(Value::Null);
+    assert!(
+        status == 200 || status == 201,
+        "{method} {path}: {status} {text}"
+    );
+    v
+}
+
+/// Polls the request until it leaves PENDING/RUNNING; returns its final state.
+fn finish(d: &Daemon, token: &str, id: u64) -> String {
+    let deadline = Instant::now() + Duration::from_secs(60);
+    loop {
+        let body = json_call(d, "GET", &format!("/manager/requests/{id}"), token, None);
+        match body["state"].as_str() {
+            Some("PENDING") | Some("RUNNING") => {}
+            Some(other) => return other.to_string(),
+            None => panic!("no state in {body}"),
+        }
+        assert!(Instant::now() < deadline, "request {id} never finished");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
+
+fn verify(d: &Daemon, token: &str, barcode: &str) -> String {
+    let body = json_call(
+        d,
+        "POST",
+        "/manager/requests/verifyTape",
+        token,
+        Some(json!({"barcode": barcode})),
+    );
+    finish(d, token, body["requestId"].as_u64().expect("request id"))
+}
+
+/// Flips one byte of `needle`'s first occurrence in the simulated cartridge's data files.
+fn flip_on_tape(state_dir: &Path, barcode: &str, needle: &[u8]) {
+    let dir = tapelib_sim::library::cartridge_dir(state_dir, barcode);
+    for entry in std::fs::read_dir(&dir).expect("cartridge dir") {
+        let path = entry.expect("entry").path();
+        if path.extension().and_then(|e| e.to_str()) != Some("data") {
+            continue;
+        }
+        let mut data = std::fs::read(&path).expect("read");
+        if let Some(at) = data.windows(needle.len()).position(|w| w == needle) {
+            data[at + needle.len() / 2] ^= 0x5a;
+            std::fs::write(&path, data).expect("write");
+            return;
+        }
+    }
+    panic!("the bytes are not on {barcode} in {}", dir.display());
+}
+
+fn header<'a>(headers: &'a str, name: &str) -> Option<&'a str> {
+    headers.lines().find_map(|l| {
+        l.strip_prefix(name)
+            .and_then(|r| r.strip_prefix(':'))
+            .map(str::trim)
+    })
+}
+
+fn assert_diva(status: u16, text: &str, want_status: u16, want_code: i64) {
+    let body: Value = serde_json::from_str(text).unwrap_or(Value::Null);
+    assert_eq!(
+        (status, &body["code"]),
+        (want_status, &json!(want_code)),
+        "{text}"
+    );
+    assert!(
+        body["message"].as_str().is_some_and(|m| !m.is_empty()),
+        "{text}"
+    );
+}
+
+#[test]
+fn bit_integrity_report_shows_a_flipped_byte_as_tsv_and_json() {
+    let d = start();
+    let password = std::fs::read_to_string(d.dir.path().join("initial-sysadmin-password"))
+        .expect("password file")
+        .trim()
+        .to_string();
+    let (_, _, text) = http(
+        &d,
+        "POST",
+        "/dataservice/users/login",
+        None,
+        "application/json",
+        Some(&json!({"username": "admin", "password": password})),
+    );
+    let root = serde_json::from_str::<Value>(&text).expect("login reply")["token"]
+        .as_str()
+        .expect("token")
+        .to_string();
+
+    let good: Vec<u8> = (0..120_000u32).map(|i| (i * 7 % 251) as u8).collect();
+    let bad: Vec<u8> = (0..90_000u32).map(|i| (i * 13 % 241) as u8).collect();
+    std::fs::write(d.dir.path().join("demo/clip/good.bin"), &good).expect("write");
+    std::fs::write(d.dir.path().join("demo/clip/bad.bin"), &bad).expect("write");
+    let body = json_call(
+        &d,
+        "POST",
+        "/manager/requests/archive",
+        &root,
+        Some(
+            json!({"objectName": "o1", "collectionName": "news", "components": ["clip"],
+            "media": "default", "sourceServer": "demo"}),
+        ),
+    );
+    let id = body["requestId"].as_u64().expect("request id");
+    assert_eq!(finish(&d, &root, id), "COMPLETED");
+    let info = json_call(
+        &d,
+        "GET",
+        "/manager/object/info?objectName=o1&collectionName=news",
+        &root,
+        None,
+    );
+    let barcode = info["instances"][0]["tapes"][0]
+        .as_str()
+        .unwrap_or_else(|| panic!("no tape in {info}"))
+        .to_string();
+
+    // Known tape, never verified; unknown tape.
+    let (status, _, text) = http(
+        &d,
+        "GET",
+        &format!("/manager/bitIntegrity/{barcode}"),
+        Some(&root),
+        "*/*",
+        None,
+    );
+    assert_diva(status, &text, 404, 1038);
+    let (status, _, text) = http(
+        &d,
+        "GET",
+        "/manager/bitIntegrity/NOPE01L8",
+        Some(&root),
+        "*/*",
+        None,
+    );
+    assert_diva(status, &text, 404, 1033);
+
+    // A clean verify: every row VALID, SUCCESS.
+    assert_eq!(verify(&d, &root, &barcode), "COMPLETED");
+    let path = format!("/manager/bitIntegrity/{barcode}");
+    let (status, headers, tsv) = http(&d, "GET", &path, Some(&root), "*/*", None);
+    assert_eq!(status, 200, "{tsv}");
+    assert_eq!(
+        header(&headers, "bit-integrity-report-result"),
+        Some("success"),
+        "{headers}"
+    );
+    assert_eq!(tsv.lines().count(), 3, "{tsv}");
+    assert_eq!(tsv.matches("\tVALID\t").count(), 2, "{tsv}");
+
+    // Corrupt one file on the simulated cartridge and verify again.
+    flip_on_tape(&d.dir.path().join("sim"), &barcode, &bad[40_000..40_064]);
+    assert_eq!(verify(&d, &root, &barcode), "PARTIALLY_COMPLETED");
+
+    // A plain user may read it; TSV by default, with DuraCloud's headers.
+    json_call(
+        &d,
+        "POST",
+        "/dataservice/users",
+        &root,
+        Some(json!({"username": "reader", "password": "password-1", "role": "user"})),
+    );
+    let (_, _, text) = http(
+        &d,
+        "POST",
+        "/dataservice/users/login",
+        None,
+        "application/json",
+        Some(&json!({"username": "reader", "password": "password-1"})),
+    );
+    let user = serde_json::from_str::<Value>(&text).expect("login reply")["token"]
+        .as_str()
+        .expect("token")
+        .to_string();
+    let (status, headers, tsv) = http(&d, "GET", &path, Some(&user), "*/*", None);
+    assert_eq!(status, 200, "{tsv}");
+    assert!(
+        header(&headers, "content-type")
+            .is_some_and(|c| c.starts_with("text/tab-separated-values")),
+        "{headers}"
+    );
+    assert_eq!(
+        header(&headers, "bit-integrity-report-result"),
+        Some("failure"),
+        "{headers}"
+    );
+    let date = header(&headers, "bit-integrity-report-completion-date").expect("date header");
+    assert_eq!(date.len(), "yyyy-mm-ddthh:mm:ss".len(), "{date}");
+    let lines: Vec<&str> = tsv.lines().collect();
+    assert!(lines[0].starts_with("date-checked\ttape\tobject"), "{tsv}");
+    let failed: Vec<Vec<&str>> = lines[1..]
+        .iter()
+        .map(|l| l.split('\t').collect::<Vec<_>>())
+        .filter(|c| c[5] != "VALID")
+        .collect();
+    assert_eq!(failed.len(), 1, "{tsv}");
+    let row = &failed[0];
+    assert_eq!(
+        (row[1], row[2], row[4]),
+        (barcode.as_str(), "news/o1", "clip/bad.bin")
+    );
+    assert!(row[5] == "MISMATCH" || row[5] == "UNREADABLE", "{tsv}");
+    assert_eq!(row[6], format!("{:08x}", crc32fast::hash(&bad)), "{tsv}");
+    assert_ne!(row[7], row[6], "{tsv}");
+
+    // The same report as JSON rows, by Accept and by query parameter.
+    for (accept, query) in [("application/json", ""), ("*/*", "?format=json")] {
+        let (status, _, text) = http(
+            &d,
+            "GET",
+            &format!("{path}{query}"),
+            Some(&user),
+            accept,
+            None,
+        );
+        assert_eq!(status, 200, "{text}");
+        let v: Value = serde_json::from_str(&text).expect("JSON report");
+        assert_eq!(v["result"], "FAILURE", "{v}");
+        assert_eq!(v["barcode"], barcode.as_str(), "{v}");
+        let rows = v["rows"].as_array().expect("rows");
+        assert_eq!(rows.len(), 2, "{v}");
+        let bad_row = rows
+            .iter()
+            .find(|r| r["result"] != "VALID")
+            .expect("a failed row");
+        assert_eq!(bad_row["file"], "clip/bad.bin");
+        assert_eq!(bad_row["collectionName"], "news");
+        assert_eq!(bad_row["objectName"], "o1");
+        assert_eq!(bad_row["expectedChecksum"], row[6]);
+        assert_eq!(bad_row["computedChecksum"], row[7]);
+    }
+    let (status, _, text) = http(
+        &d,
+        "GET",
+        &format!("{path}?format=xml"),
+        Some(&user),
+        "*/*",
+        None,
+    );
+    assert_diva(status, &text, 400, 1008);
+    let (status, _, text) = http(&d, "GET", &path, None, "*/*", None);
+    assert_diva(status, &text, 403, 1035);
+}
