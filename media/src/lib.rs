@@ -7,6 +7,7 @@
 pub mod detect;
 pub mod dpx;
 pub mod error;
+pub mod gxf;
 pub mod mxf;
 pub mod source;
 pub mod timecode;
@@ -16,6 +17,7 @@ use std::io::Write;
 
 pub use detect::{detect, detect_bytes, MediaFormat};
 pub use error::MediaError;
+pub use gxf::cut_gxf;
 pub use mxf::cut_mxf;
 pub use source::{Counting, FileSource, RangeSource};
 pub use timecode::{Timecode, TimecodeRange, TimecodeRate};
@@ -46,6 +48,7 @@ pub fn cut_auto<S: RangeSource + ?Sized, W: Write>(
     match detect(src)? {
         Some(MediaFormat::Mxf) => cut_mxf(src, range, out),
         Some(MediaFormat::MpegTs) => cut_ts(src, range, out),
+        Some(MediaFormat::Gxf) => cut_gxf(src, range, out),
         Some(f) => Err(MediaError::Unsupported(format!(
             "timecode cuts of {} files are not supported",
             f.name()

@@ -6,7 +6,7 @@ mod common;
 use std::sync::OnceLock;
 
 use proptest::prelude::*;
-use tapelib_media::{cut_mxf, cut_ts, dpx, MediaError, TimecodeRange};
+use tapelib_media::{cut_gxf, cut_mxf, cut_ts, dpx, MediaError, TimecodeRange};
 
 fn cases() -> u32 {
     std::env::var("PROPTEST_CASES")
@@ -94,6 +94,41 @@ fn ts() -> &'static Option<Vec<u8>> {
     })
 }
 
+fn gxf() -> &'static Option<Vec<u8>> {
+    static F: OnceLock<Option<Vec<u8>>> = OnceLock::new();
+    F.get_or_init(|| {
+        fixture(
+            "f.gxf",
+            &[
+                "-f",
+                "lavfi",
+                "-i",
+                "testsrc=size=720x576:rate=25:duration=1",
+                "-f",
+                "lavfi",
+                "-i",
+                "sine=sample_rate=48000:duration=1",
+                "-c:v",
+                "mpeg2video",
+                "-b:v",
+                "1M",
+                "-g",
+                "6",
+                "-bf",
+                "2",
+                "-flags",
+                "+cgop",
+                "-sc_threshold",
+                "1000000000",
+                "-c:a",
+                "pcm_s16le",
+                "-timecode",
+                "10:00:00:00",
+            ],
+        )
+    })
+}
+
 fn dpx_fixture() -> &'static Option<Vec<u8>> {
     static F: OnceLock<Option<Vec<u8>>> = OnceLock::new();
     F.get_or_init(|| {
@@ -167,6 +202,13 @@ proptest! {
     }
 
     #[test]
+    fn mutated_gxf_never_panics(m in mutations()) {
+        let Some(base) = gxf() else { return Ok(()) };
+        let mut data = mutate(base, &m);
+        no_panic(cut_gxf(&mut data, &range(), &mut Vec::new()));
+    }
+
+    #[test]
     fn mutated_dpx_never_panics(m in mutations()) {
         let Some(base) = dpx_fixture() else { return Ok(()) };
         let data = mutate(base, &m);
@@ -181,6 +223,9 @@ fn the_unmutated_fixtures_cut() {
     assert!(r.first_frame <= 8 && r.last_frame >= 14);
     let Some(base) = ts() else { return };
     let r = cut_ts(&mut base.clone(), &range(), &mut Vec::new()).unwrap();
+    assert!(r.first_frame <= 8 && r.last_frame >= 14);
+    let Some(base) = gxf() else { return };
+    let r = cut_gxf(&mut base.clone(), &range(), &mut Vec::new()).unwrap();
     assert!(r.first_frame <= 8 && r.last_frame >= 14);
     let Some(base) = dpx_fixture() else { return };
     dpx::parse_header(base, base.len() as u64).unwrap();
