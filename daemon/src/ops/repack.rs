@@ -312,7 +312,13 @@ fn move_through_cache(
                 overwrite: true,
                 accept_identical: false,
             };
-            match restore::read_instance(ctx, object, inst, &dest) {
+            // Progress counts bytes on their destination tape only.
+            let before = ctx.progress.done();
+            let r = restore::read_instance(ctx, object, inst, &dest);
+            ctx.progress
+                .rewind(ctx.progress.done().saturating_sub(before));
+            ctx.progress.set_total(tally.bytes_total);
+            match r {
                 Ok(_) => ready.push((inst, object)),
                 Err(e) if stops(&e) => return Err(e),
                 Err(e) => failed.push(format!("{}/{}: {e}", inst.collection, inst.name)),
@@ -324,7 +330,14 @@ fn move_through_cache(
                 barcode,
                 &format!("writing {}/{} to group {group}", inst.collection, inst.name),
             ));
-            match write_copy(ctx, inst, object, group, &cache) {
+            let before = ctx.progress.done();
+            let r = write_copy(ctx, inst, object, group, &cache);
+            if r.is_err() {
+                ctx.progress
+                    .rewind(ctx.progress.done().saturating_sub(before));
+            }
+            ctx.progress.set_total(tally.bytes_total);
+            match r {
                 Ok(tapes) => {
                     tally.objects += 1;
                     tally.bytes += object.total_size;
