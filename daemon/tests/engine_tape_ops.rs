@@ -2,6 +2,8 @@
 
 mod engine_common;
 
+use std::collections::BTreeMap;
+
 use engine_common::{bytes, start, write_files, Harness};
 use tapelib_daemon::catalog::{TapeLocation, TapeState};
 use tapelib_daemon::request::{
@@ -384,11 +386,232 @@ fn repack_moves_live_objects_and_returns_the_tape_to_scratch() {
     }
 }
 
+/// An engine whose library has `drives` drives, with repack limits small enough that the
+/// buffer and the index interval matter on small data.
+fn start_drives(
+    drives: usize,
+    tweak: impl FnOnce(&mut tapelib_sim::config::LibraryConfig),
+) -> Harness {
+    let dir = tempfile::tempdir().unwrap();
+    let mut c = engine_common::config(dir.path(), |sim| {
+        sim.drives.truncate(drives);
+        tweak(sim);
+    });
+    c.libraries[0].drives.truncate(drives);
+    c.limits.repack_buffer_bytes = 64 << 10;
+    c.limits.repack_sync_bytes = 500_000;
+    engine_common::start_with(dir, c)
+}
+
+/// Bytes read and written per simulated drive.
+fn drive_io(h: &Harness) -> BTreeMap<String, (u64, u64)> {
+    let sim = h.library().simulator().expect("in-process simulator");
+    sim.stats()
+        .drives
+        .into_iter()
+        .map(|(name, d)| (name, (d.bytes_read, d.bytes_written)))
+        .collect()
+}
+
+fn repack(barcode: &str) -> RequestKind {
+    RequestKind::Repack(RepackParams {
+        barcode: barcode.into(),
+        target_group: None,
+        retire: RepackRetire::Scratch,
+    })
+}
+
+/// Archives six objects (two deleted again), repacks their tape and checks the result;
+/// returns the per-drive bytes (read, written) during the repack and the live bytes.
+fn repack_case(h: &Harness) -> (BTreeMap<String, (u64, u64)>, u64) {
+    let mut live = Vec::new();
+    let mut barcode = String::new();
+    for (n, sizes) in [
+        &[200_000usize, 3][..],
+        &[150_000],
+        &[333_333, 70_000, 0],
+        &[90_000],
+        &[260_000, 1],
+        &[120_000],
+    ]
+    .iter()
+    .enumerate()
+    {
+        let name = format!("o{n}");
+        let (b, files) = archived(h, &name, sizes, 100 + 10 * n as u64);
+        if barcode.is_empty() {
+            barcode = b.clone();
+        }
+        assert_eq!(b, barcode, "all on one tape");
+        live.push((name, files));
+    }
+    for gone in ["o1", "o4"] {
+        h.run_ok(RequestKind::Delete(DeleteParams {
+            collection: "c".into(),
+            name: gone.into(),
+            instance: None,
+        }));
+    }
+    live.retain(|(n, _)| n != "o1" && n != "o4");
+    let live_bytes: u64 = live
+        .iter()
+        .flat_map(|(_, f)| f.iter().map(|(_, d)| d.len() as u64))
+        .sum();
+    let catalog = &h.engine.state().catalog;
+    let used_before = catalog.get_tape(&barcode).unwrap().unwrap().used_bytes;
+    let before = drive_io(h);
+    let r = h.run_ok(repack(&barcode));
+    let after = drive_io(h);
+    let Some(RequestResult::Repack {
+        bytes_moved,
+        bytes_reclaimed,
+        destination_barcodes,
+    }) = &r.result
+    else {
+        panic!("{r:?}")
+    };
+    assert_eq!(*bytes_moved, live_bytes);
+    assert_eq!(*bytes_reclaimed, used_before - live_bytes);
+    assert!(!destination_barcodes.is_empty() && !destination_barcodes.contains(&barcode));
+    assert_eq!(
+        (r.bytes_done, r.bytes_total),
+        (live_bytes, live_bytes),
+        "{r:?}"
+    );
+    assert!(catalog.instances_on_tape(&barcode).unwrap().is_empty());
+    let t = catalog.get_tape(&barcode).unwrap().unwrap();
+    assert!(t.scratch && t.group.is_none() && t.used_bytes == 0, "{t:?}");
+    assert_eq!(t.state, TapeState::Active);
+    for (name, files) in &live {
+        let insts = catalog.list_instances("c", name).unwrap();
+        assert_eq!(insts.len(), 1, "{name}");
+        assert!(!insts[0].tapes.contains(&barcode));
+        assert_restores(h, "c", name, files, &format!("repacked-{name}"));
+    }
+    let io = before
+        .iter()
+        .map(|(d, (r0, w0))| {
+            let (r1, w1) = after[d];
+            (d.clone(), (r1 - r0, w1 - w0))
+        })
+        .collect();
+    (io, live_bytes)
+}
+
 #[test]
-fn repack_keeps_the_tape_when_an_object_cannot_be_read() {
-    let h = start(|_| {});
+fn repack_streams_from_one_drive_to_another() {
+    let h = start_drives(2, |_| {});
+    let (io, live) = repack_case(&h);
+    let reader = io
+        .iter()
+        .find(|(_, (r, _))| *r >= live)
+        .unwrap_or_else(|| panic!("no drive read the live data: {io:?}"));
+    let writer = io
+        .iter()
+        .find(|(_, (_, w))| *w >= live)
+        .unwrap_or_else(|| panic!("no drive wrote the live data: {io:?}"));
+    assert_ne!(reader.0, writer.0, "reads and writes on two drives: {io:?}");
+    // The reading drive wrote only the reformat of the source; the writing drive read
+    // only labels and indexes.
+    assert!(reader.1 .1 < live / 4, "{io:?}");
+    assert!(writer.1 .0 < live / 4, "{io:?}");
+    let staging = h.dir.path().join("staging");
+    assert!(
+        std::fs::read_dir(&staging).map_or(true, |mut d| d.next().is_none()),
+        "nothing staged on disk"
+    );
+}
+
+#[test]
+fn repack_with_one_drive_stages_through_the_disk_cache() {
+    let h = start_drives(1, |_| {});
+    let (io, live) = repack_case(&h);
+    assert_eq!(io.len(), 1);
+    let (r, w) = io.values().next().copied().unwrap();
+    assert!(r >= live && w >= live, "{io:?}");
+    let staging = h.dir.path().join("staging");
+    assert!(
+        std::fs::read_dir(&staging).map_or(true, |mut d| d.next().is_none()),
+        "the cache is emptied"
+    );
+}
+
+#[test]
+fn repack_continues_on_the_next_tape_when_the_destination_fills() {
+    // 40 MB tapes.
+    let h = start_drives(2, |sim| {
+        for c in &mut sim.cartridges {
+            if !c.barcode.starts_with("CLN") {
+                c.capacity = Some(40_000_000);
+            }
+        }
+    });
+    let catalog = &h.engine.state().catalog;
+    catalog
+        .create_group(
+            &tapelib_daemon::catalog::TapeGroup {
+                name: "other".into(),
+                description: String::new(),
+                generation: None,
+                created: time::OffsetDateTime::now_utc(),
+            },
+            "test",
+        )
+        .unwrap();
+    // A tape 25 MB full, later given to the source's group: the first destination.
+    write_files(&h.demo(), &[("filler/data", bytes(7, 25_000_000))]);
+    let r = h.run_ok(RequestKind::Archive(ArchiveParams {
+        collection: "c".into(),
+        name: "filler".into(),
+        source_server: "demo".into(),
+        file_path_root: None,
+        files: vec!["filler".into()],
+        group: "other".into(),
+        comments: String::new(),
+        delete_on_source: false,
+    }));
+    let partly_full = r.barcodes[0].clone();
+    let mut live = Vec::new();
+    let mut barcode = String::new();
+    for n in 0..8 {
+        let name = format!("m{n}");
+        let (b, files) = archived(&h, &name, &[3_000_000, 1000], 500 + 10 * n);
+        barcode = b;
+        live.push((name, files));
+    }
+    assert_ne!(barcode, partly_full);
+    catalog
+        .assign_tape_group(&partly_full, Some("default"), "test")
+        .unwrap();
+    let r = h.run_ok(repack(&barcode));
+    let Some(RequestResult::Repack {
+        bytes_moved,
+        destination_barcodes,
+        ..
+    }) = &r.result
+    else {
+        panic!("{r:?}")
+    };
+    assert_eq!(*bytes_moved, 8 * 3_001_000);
+    assert_eq!(destination_barcodes.len(), 2, "{destination_barcodes:?}");
+    assert_eq!(destination_barcodes[0], partly_full);
+    let t = catalog.get_tape(&partly_full).unwrap().unwrap();
+    assert_eq!(t.state, TapeState::Full, "{t:?}");
+    for (name, files) in &live {
+        let inst = &catalog.list_instances("c", name).unwrap()[0];
+        assert_eq!(inst.tapes.len(), 1, "{inst:?}");
+        assert_restores(&h, "c", name, files, &format!("full-{name}"));
+    }
+    assert!(catalog.get_tape(&barcode).unwrap().unwrap().scratch);
+}
+
+/// A medium error under one object: the others move, the request ends PARTIALLY_COMPLETED
+/// naming it, and the source keeps it.
+fn unreadable_object_case(drives: usize) {
+    let h = start_drives(drives, |_| {});
     let (barcode, a) = archived(&h, "a", &[100_000], 80);
     let (_, _) = archived(&h, "bad", &[100_000], 90);
+    let (_, z) = archived(&h, "z", &[70_000, 5], 95);
     let catalog = &h.engine.state().catalog;
     let bad = &catalog.list_instances("c", "bad").unwrap()[0];
     let pos = bad.files[0].position.expect("position");
@@ -404,20 +627,18 @@ fn repack_keeps_the_tape_when_an_object_cannot_be_read() {
         op: MediaOp::Read,
     })
     .unwrap();
-    let r = h.run(RequestKind::Repack(RepackParams {
-        barcode: barcode.clone(),
-        target_group: None,
-        retire: RepackRetire::Scratch,
-    }));
+    let r = h.run(repack(&barcode));
     assert_eq!(r.state, RequestState::PartiallyCompleted, "{r:?}");
     assert!(
         r.abort_reason.as_deref().unwrap_or("").contains("c/bad"),
         "{r:?}"
     );
-    // The readable object moved; the other kept its only instance on the source.
-    assert!(!catalog.list_instances("c", "a").unwrap()[0]
-        .tapes
-        .contains(&barcode));
+    // The readable objects moved; the other kept its only instance on the source.
+    for name in ["a", "z"] {
+        assert!(!catalog.list_instances("c", name).unwrap()[0]
+            .tapes
+            .contains(&barcode));
+    }
     assert_eq!(
         catalog.list_instances("c", "bad").unwrap()[0].tapes,
         vec![barcode.clone()]
@@ -426,4 +647,15 @@ fn repack_keeps_the_tape_when_an_object_cannot_be_read() {
     assert_eq!(t.state, TapeState::Active, "{t:?}");
     assert!(!t.scratch);
     assert_restores(&h, "c", "a", &a, "moved");
+    assert_restores(&h, "c", "z", &z, "moved");
+}
+
+#[test]
+fn repack_keeps_the_tape_when_an_object_cannot_be_read() {
+    unreadable_object_case(2);
+}
+
+#[test]
+fn repack_with_one_drive_keeps_the_tape_when_an_object_cannot_be_read() {
+    unreadable_object_case(1);
 }

@@ -55,6 +55,9 @@ pub struct ListenConfig {
     pub unix_socket: Option<PathBuf>,
 }
 
+/// The smallest memory buffer a two-drive repack streams through: a few records.
+pub const MIN_REPACK_BUFFER_BYTES: u64 = 64 << 10;
+
 /// Limits and timeouts. Durations are written the human way: `"30s"`, `"10m"`, `"4h"`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
@@ -84,6 +87,12 @@ pub struct Limits {
     /// Bytes a repack may stage on disk at once (one-drive repack reads a batch of objects
     /// into the data directory, then writes them out).
     pub repack_cache_bytes: u64,
+    /// Bytes a two-drive repack holds in memory between the drive reading the source and
+    /// the drive writing the destination.
+    pub repack_buffer_bytes: u64,
+    /// Bytes a repack writes to a destination between two index writes; the objects an
+    /// index covers switch to their new instances right after it is on tape.
+    pub repack_sync_bytes: u64,
 }
 
 impl Default for Limits {
@@ -100,6 +109,8 @@ impl Default for Limits {
             drive_ready_timeout: Duration::from_secs(15 * 60),
             ready_poll_interval: Duration::from_secs(1),
             repack_cache_bytes: 32 << 30,
+            repack_buffer_bytes: 256 << 20,
+            repack_sync_bytes: 1 << 30,
         }
     }
 }

@@ -56,6 +56,21 @@ impl DaemonConfig {
         positive("limits.inventory_timeout", l.inventory_timeout)?;
         positive("limits.drive_ready_timeout", l.drive_ready_timeout)?;
         positive("limits.ready_poll_interval", l.ready_poll_interval)?;
+        if l.repack_buffer_bytes < crate::config::MIN_REPACK_BUFFER_BYTES {
+            return Err(ConfigError::invalid(
+                "limits.repack_buffer_bytes",
+                format!(
+                    "must be at least {} bytes",
+                    crate::config::MIN_REPACK_BUFFER_BYTES
+                ),
+            ));
+        }
+        if l.repack_sync_bytes == 0 {
+            return Err(ConfigError::invalid(
+                "limits.repack_sync_bytes",
+                "must be at least 1",
+            ));
+        }
         if let (Some(g), Some(r)) = (self.listen.grpc, self.listen.rest) {
             if g == r {
                 return Err(ConfigError::invalid(

@@ -178,6 +178,11 @@ pub(crate) fn instance_files(w: &Written) -> Vec<InstanceFile> {
 /// Records the LTFS paths of written but uncommitted files as pending removals of their
 /// tapes, so the next write mount drops them from the index.
 pub(crate) fn forget_written(ctx: &OpContext, w: &Written) {
+    forget_written_in(ctx.catalog(), w)
+}
+
+/// [`forget_written`] for code that holds the catalog but no context (a drive worker).
+pub(crate) fn forget_written_in(catalog: &crate::catalog::Catalog, w: &Written) {
     for barcode in &w.tapes {
         let paths: Vec<String> = w
             .files
@@ -185,7 +190,7 @@ pub(crate) fn forget_written(ctx: &OpContext, w: &Written) {
             .filter(|f| &f.tape == barcode)
             .map(|f| f.ltfs_path.clone())
             .collect();
-        let r = ctx.catalog().update_tape(barcode, |t| {
+        let r = catalog.update_tape(barcode, |t| {
             for p in &paths {
                 if !t.pending_removals.contains(p) {
                     t.pending_removals.push(p.clone());
@@ -224,13 +229,19 @@ pub(crate) fn all_tapes(ctx: &OpContext) -> OpResult<Vec<TapeRecord>> {
     }
 }
 
+/// What a tape to write to must belong to, and the tapes it must not be.
+pub(crate) struct TapeChoice<'a> {
+    pub group: &'a str,
+    pub avoid: &'a HashSet<String>,
+}
+
 /// Picks the tape to write to: the tape in the drive when it belongs to the group and has
 /// room; else a group tape with room for everything left (the fullest such, to keep tapes
 /// filling one by one); else a group tape with some room; else a scratch tape, which joins
 /// the group.
-fn choose_tape(
+pub(crate) fn choose_tape(
     ctx: &mut OpContext,
-    job: &WriteJob,
+    job: &TapeChoice<'_>,
     lib: &TapeLibrary,
     drive: &str,
     excluded: &HashSet<String>,
@@ -238,7 +249,7 @@ fn choose_tape(
 ) -> OpResult<TapeRecord> {
     let info = lib.drive(drive)?;
     let drive_gen = info.identity.lto_generation;
-    let group = ctx.catalog().get_group(&job.group)?;
+    let group = ctx.catalog().get_group(job.group)?;
     let group_gen = group.as_ref().and_then(|g| g.generation);
     let usable = |t: &TapeRecord| {
         t.state == TapeState::Active
@@ -265,7 +276,7 @@ fn choose_tape(
     };
     let mut group_tapes: Vec<&TapeRecord> = tapes
         .iter()
-        .filter(|t| t.group.as_deref() == Some(job.group.as_str()) && usable(t) && free(t) > 0)
+        .filter(|t| t.group.as_deref() == Some(job.group) && usable(t) && free(t) > 0)
         .collect();
     if let Some(loaded) = &info.loaded {
         if let Some(t) = group_tapes.iter().find(|t| &t.barcode == loaded) {
@@ -293,7 +304,7 @@ fn choose_tape(
             let actor = ctx.actor();
             match ctx
                 .catalog()
-                .assign_tape_group(&t.barcode, Some(&job.group), &actor)
+                .assign_tape_group(&t.barcode, Some(job.group), &actor)
             {
                 Ok(t) => {
                     tracing::info!(barcode = %t.barcode, group = %job.group, "scratch tape joins the group");
@@ -343,7 +354,11 @@ pub(crate) fn write_instance(ctx: &mut OpContext, job: &WriteJob) -> OpResult<Wr
             return Err(e);
         }
         let need: u64 = job.files[next..].iter().map(|f| f.size).sum();
-        let tape = match choose_tape(ctx, job, &lib, &drive, &excluded, need) {
+        let choice = TapeChoice {
+            group: &job.group,
+            avoid: &job.avoid,
+        };
+        let tape = match choose_tape(ctx, &choice, &lib, &drive, &excluded, need) {
             Ok(t) => t,
             Err(e) => {
                 forget_written(ctx, &written);
@@ -361,31 +376,10 @@ pub(crate) fn write_instance(ctx: &mut OpContext, job: &WriteJob) -> OpResult<Wr
             }
         };
         // What the tape now holds, whatever comes next.
-        let removed = seg.removed.clone();
-        let uuid = seg.volume_uuid.clone();
-        let capacity = seg.capacity;
-        ctx.catalog().update_tape(&barcode, |t| {
-            t.volume_uuid = Some(uuid.clone());
-            t.scratch = false;
-            if let Some(c) = capacity {
-                if t.capacity_bytes == 0 {
-                    t.capacity_bytes = c;
-                }
-            }
-            t.pending_removals.retain(|p| !removed.contains(p));
-            Ok(())
-        })?;
+        record_written_tape(ctx, &barcode, &seg.volume_uuid, seg.capacity, &seg.removed)?;
         if seg.full {
             excluded.insert(barcode.clone());
-            let actor = ctx.actor();
-            if let Err(e) = ctx.catalog().set_tape_state(
-                &barcode,
-                TapeState::Full,
-                Some("early warning reached while archiving"),
-                &actor,
-            ) {
-                tracing::warn!(%barcode, error = %e, "cannot mark tape FULL");
-            }
+            mark_full(ctx, &barcode, "early warning reached while archiving");
             if seg.files.is_empty() && tape.volume_uuid.is_none() {
                 // Nothing fits on an empty tape: spanning cannot help.
                 let f = &job.files[next];
@@ -403,6 +397,41 @@ pub(crate) fn write_instance(ctx: &mut OpContext, job: &WriteJob) -> OpResult<Wr
         written.files.extend(seg.files);
     }
     Ok(written)
+}
+
+/// Records what a write mount left on a tape: its volume, that it is no longer scratch, its
+/// capacity once known, and the pending removals the mount carried out.
+pub(crate) fn record_written_tape(
+    ctx: &OpContext,
+    barcode: &str,
+    volume_uuid: &str,
+    capacity: Option<u64>,
+    removed: &[String],
+) -> OpResult<()> {
+    ctx.catalog().update_tape(barcode, |t| {
+        t.volume_uuid = Some(volume_uuid.to_string());
+        t.scratch = false;
+        if let Some(c) = capacity {
+            if t.capacity_bytes == 0 {
+                t.capacity_bytes = c;
+            }
+        }
+        t.pending_removals.retain(|p| !removed.contains(p));
+        Ok(())
+    })?;
+    Ok(())
+}
+
+/// Marks a tape FULL after early warning (a failure to do so is logged: the next write
+/// finds the tape full again).
+pub(crate) fn mark_full(ctx: &OpContext, barcode: &str, why: &str) {
+    let actor = ctx.actor();
+    if let Err(e) = ctx
+        .catalog()
+        .set_tape_state(barcode, TapeState::Full, Some(why), &actor)
+    {
+        tracing::warn!(%barcode, error = %e, "cannot mark tape FULL");
+    }
 }
 
 /// Mounts `tape`, then on the worker: formats or mounts LTFS, drops pending removals and
@@ -476,34 +505,12 @@ fn write_on_drive(
     check: &Checkpoint,
     progress: &mut Progress,
 ) -> OpResult<Segment> {
-    let capacity = d
-        .native_capacity_mb()
-        .ok()
-        .map(|mb| mb.saturating_mul(1_000_000));
-    let mut vol: Volume<tape::Dev<'_>> = if format {
-        tracing::info!(%barcode, "formatting LTFS");
-        tapelib_ltfs::format(&mut *d, &FormatOptions::new(&tape::volser(barcode), None))
-            .map_err(lt(barcode))?
-    } else {
-        Volume::mount(&mut *d, MountOptions::default())
-            .map_err(lt(barcode))?
-            .0
-    };
-    let volume_uuid = vol.label().volume_uuid.hyphenated().to_string();
-    let mut removed = Vec::new();
-    for p in pending {
-        match tape::remove_tree(&mut vol, p) {
-            Ok(()) => {
-                if let Some(i) = p.rfind('/') {
-                    tape::prune_empty_dirs(&mut vol, &p[..i]);
-                }
-                removed.push(p.clone());
-            }
-            Err(e) => {
-                tracing::warn!(%barcode, path = %p, error = %e, "cannot drop a deleted file from the index")
-            }
-        }
-    }
+    let WriteMount {
+        mut vol,
+        volume_uuid,
+        capacity,
+        removed,
+    } = open_for_write(d, barcode, format, pending)?;
     let dir = object_dir(collection, name);
     // Leftovers of an attempt that never committed (the object is not in the catalog, or
     // this is another instance's first segment on this tape) are dropped first.
@@ -512,17 +519,8 @@ fn write_on_drive(
         tape::remove_tree(&mut vol, &dir).map_err(lt(barcode))?;
     }
     if vol.entry(&dir).is_err() {
-        vol.create_dir_all(&dir).map_err(lt(barcode))?;
-        vol.set_xattr(&dir, xattr_keys::COLLECTION, collection.as_bytes())
+        make_object_dir(&mut vol, &dir, collection, name, archived, comments)
             .map_err(lt(barcode))?;
-        vol.set_xattr(&dir, xattr_keys::NAME, name.as_bytes())
-            .map_err(lt(barcode))?;
-        vol.set_xattr(&dir, xattr_keys::ARCHIVED, archived.as_bytes())
-            .map_err(lt(barcode))?;
-        if !comments.is_empty() {
-            vol.set_xattr(&dir, xattr_keys::COMMENTS, comments.as_bytes())
-                .map_err(lt(barcode))?;
-        }
     }
     let mut out = Vec::new();
     let mut full = false;
@@ -550,20 +548,7 @@ fn write_on_drive(
         };
         let before = progress.done();
         let mut reader = CrcReader::new(reader, progress);
-        let xattrs = [
-            Xattr {
-                key: xattr_keys::COLLECTION.into(),
-                value: collection.as_bytes().to_vec(),
-            },
-            Xattr {
-                key: xattr_keys::NAME.into(),
-                value: name.as_bytes().to_vec(),
-            },
-            Xattr {
-                key: xattr_keys::PATH.into(),
-                value: f.path.as_bytes().to_vec(),
-            },
-        ];
+        let xattrs = file_xattrs(collection, name, &f.path);
         match vol.write_file(&ltfs_path, &mut reader, &xattrs) {
             Ok(len) => {
                 let crc = reader.crc();
@@ -584,15 +569,7 @@ fn write_on_drive(
                     failure = Some(OpError::ltfs(barcode, e));
                     break;
                 }
-                let position = match vol.entry(&ltfs_path) {
-                    Ok(tapelib_ltfs::index::Entry::File(file)) => {
-                        file.extents.first().map(|e| TapePosition {
-                            partition: partition_number(e.partition),
-                            block: e.start_block,
-                        })
-                    }
-                    _ => None,
-                };
+                let position = file_position(&vol, &ltfs_path);
                 out.push(WrittenFile {
                     path: f.path.clone(),
                     size: len,
@@ -641,6 +618,111 @@ fn write_on_drive(
         capacity,
         removed,
     })
+}
+
+/// A volume mounted for writing, with what the mount found and did.
+pub(crate) struct WriteMount<'d> {
+    pub vol: Volume<tape::Dev<'d>>,
+    pub volume_uuid: String,
+    /// Native capacity reported by the drive, in bytes.
+    pub capacity: Option<u64>,
+    /// Pending removals carried out.
+    pub removed: Vec<String>,
+}
+
+/// Formats (a tape never written) or mounts the volume in the drive for writing, and drops
+/// the files the catalog no longer wants from the index.
+pub(crate) fn open_for_write<'d>(
+    d: tape::Dev<'d>,
+    barcode: &str,
+    format: bool,
+    pending: &[String],
+) -> OpResult<WriteMount<'d>> {
+    let capacity = d
+        .native_capacity_mb()
+        .ok()
+        .map(|mb| mb.saturating_mul(1_000_000));
+    let mut vol: Volume<tape::Dev<'d>> = if format {
+        tracing::info!(%barcode, "formatting LTFS");
+        tapelib_ltfs::format(d, &FormatOptions::new(&tape::volser(barcode), None))
+            .map_err(lt(barcode))?
+    } else {
+        Volume::mount(d, MountOptions::default())
+            .map_err(lt(barcode))?
+            .0
+    };
+    let volume_uuid = vol.label().volume_uuid.hyphenated().to_string();
+    let mut removed = Vec::new();
+    for p in pending {
+        match tape::remove_tree(&mut vol, p) {
+            Ok(()) => {
+                if let Some(i) = p.rfind('/') {
+                    tape::prune_empty_dirs(&mut vol, &p[..i]);
+                }
+                removed.push(p.clone());
+            }
+            Err(e) => {
+                tracing::warn!(%barcode, path = %p, error = %e, "cannot drop a deleted file from the index")
+            }
+        }
+    }
+    Ok(WriteMount {
+        vol,
+        volume_uuid,
+        capacity,
+        removed,
+    })
+}
+
+/// Creates an object's directory with the xattrs that let the tape describe it.
+pub(crate) fn make_object_dir<D: tapelib_ltfs::TapeDevice>(
+    vol: &mut Volume<D>,
+    dir: &str,
+    collection: &str,
+    name: &str,
+    archived: &str,
+    comments: &str,
+) -> Result<(), LtfsError> {
+    vol.create_dir_all(dir)?;
+    vol.set_xattr(dir, xattr_keys::COLLECTION, collection.as_bytes())?;
+    vol.set_xattr(dir, xattr_keys::NAME, name.as_bytes())?;
+    vol.set_xattr(dir, xattr_keys::ARCHIVED, archived.as_bytes())?;
+    if !comments.is_empty() {
+        vol.set_xattr(dir, xattr_keys::COMMENTS, comments.as_bytes())?;
+    }
+    Ok(())
+}
+
+/// The xattrs every object file carries.
+pub(crate) fn file_xattrs(collection: &str, name: &str, path: &str) -> [Xattr; 3] {
+    [
+        Xattr {
+            key: xattr_keys::COLLECTION.into(),
+            value: collection.as_bytes().to_vec(),
+        },
+        Xattr {
+            key: xattr_keys::NAME.into(),
+            value: name.as_bytes().to_vec(),
+        },
+        Xattr {
+            key: xattr_keys::PATH.into(),
+            value: path.as_bytes().to_vec(),
+        },
+    ]
+}
+
+/// Where a file of the index starts on tape.
+pub(crate) fn file_position<D: tapelib_ltfs::TapeDevice>(
+    vol: &Volume<D>,
+    ltfs_path: &str,
+) -> Option<TapePosition> {
+    match vol.entry(ltfs_path) {
+        Ok(tapelib_ltfs::index::Entry::File(file)) => file.extents.first().map(|e| TapePosition {
+            partition: partition_number(e.partition),
+            block: e.start_block,
+        }),
+        _ => None,
+    }
 }
 
 /// LTFS partition letters as numbers: `a` is 0, `b` is 1 (LTFS 2.4 §7.6).

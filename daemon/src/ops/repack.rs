@@ -13,10 +13,11 @@ use tapelib_ltfs::FormatOptions;
 use time::OffsetDateTime;
 
 use super::archive::{self, Source, WriteJob};
+use super::repack_stream::{self, Item, Tally};
 use super::restore::{self, Destination};
 use super::tape::{self, lt, Checkpoint};
 use super::{OpContext, OpOutcome};
-use crate::catalog::{InstanceRecord, NewInstance, ObjectRecord, TapeState};
+use crate::catalog::{InstanceRecord, NewInstance, ObjectFile, ObjectRecord, TapeState};
 use crate::config::ServerConfig;
 use crate::engine::{OpError, OpResult};
 use crate::request::{DivaStatusCode, RepackParams, RepackRetire, RequestResult, RequestState};
@@ -136,22 +137,16 @@ fn restore_state(ctx: &OpContext, barcode: &str, to: TapeState, why: &str) {
 
 type Moved = (u64, Vec<String>, Vec<String>);
 
-/// Moves every live instance off `barcode`. Returns the bytes moved, the destination tapes
-/// and the objects that could not be moved, as "collection/name: reason".
+/// Moves every live instance off `barcode`: streamed to a second drive when one is free,
+/// the rest (or everything, with one drive) through the disk cache. Returns the bytes
+/// moved, the destination tapes and the objects that could not be moved, as
+/// "collection/name: reason".
 fn move_instances(
     ctx: &mut OpContext,
     barcode: &str,
     group: &str,
     dir: &std::path::Path,
 ) -> OpResult<Moved> {
-    let mut map = BTreeMap::new();
-    map.insert(
-        "repack-cache".to_string(),
-        ServerConfig {
-            root: dir.to_path_buf(),
-        },
-    );
-    let cache = Servers::from_config(&map)?.get("repack-cache")?;
     let mut work: Vec<(InstanceRecord, ObjectRecord)> = Vec::new();
     for inst in ctx.catalog().instances_on_tape(barcode)? {
         let object = ctx
@@ -173,10 +168,126 @@ fn move_instances(
             .filter_map(|f| f.position)
             .min()
     });
-    let total: u64 = work.iter().map(|(_, o)| o.total_size).sum();
+    let mut tally = Tally {
+        objects_total: work.len() as u64,
+        bytes_total: work.iter().map(|(_, o)| o.total_size).sum(),
+        ..Tally::default()
+    };
+    ctx.progress.set_total(tally.bytes_total);
+    let mut failed = Vec::new();
+    let mut destinations: Vec<String> = Vec::new();
+    let second = if work.is_empty() {
+        None
+    } else {
+        let (lib, _) = ctx.drive_and_library()?;
+        ctx.shared()
+            .claim_idle_drive(&lib, false)
+            .map(|d| DriveClaim {
+                shared: ctx.shared().clone(),
+                drive: d,
+            })
+    };
+    if let Some(claim) = &second {
+        let (items, rest) = stream_items(ctx, barcode, work)?;
+        tracing::info!(source = %barcode, dest_drive = %claim.drive, objects = items.len(), "repack streams to a second drive");
+        let out = repack_stream::stream(ctx, barcode, group, &claim.drive, items, &mut tally)?;
+        destinations = out.destinations;
+        failed = out.failed;
+        work = rest;
+        work.extend(out.left.into_iter().map(|i| (i.inst, i.object)));
+    }
+    drop(second);
+    if !work.is_empty() {
+        let (d, f) = move_through_cache(ctx, barcode, group, dir, &work, &mut tally)?;
+        for t in d {
+            if !destinations.contains(&t) {
+                destinations.push(t);
+            }
+        }
+        failed.extend(f);
+    }
+    Ok((tally.bytes, destinations, failed))
+}
+
+/// A drive taken for the writing side of a repack, given back when dropped.
+struct DriveClaim {
+    shared: std::sync::Arc<crate::engine::Shared>,
+    drive: String,
+}
+
+impl Drop for DriveClaim {
+    fn drop(&mut self) {
+        self.shared.release_drive(&self.drive);
+    }
+}
+
+/// Splits the work into instances that lie wholly on the source (streamed) and the rest
+/// (instances spanning tapes, read through the cache).
+#[allow(clippy::type_complexity)]
+fn stream_items(
+    ctx: &OpContext,
+    barcode: &str,
+    work: Vec<(InstanceRecord, ObjectRecord)>,
+) -> OpResult<(Vec<Item>, Vec<(InstanceRecord, ObjectRecord)>)> {
+    let mut items = Vec::new();
+    let mut rest = Vec::new();
+    for (inst, object) in work {
+        if inst.tapes.iter().any(|t| t != barcode) || inst.files.iter().any(|f| f.tape != barcode) {
+            rest.push((inst, object));
+            continue;
+        }
+        let mut files: Vec<(&crate::catalog::InstanceFile, ObjectFile)> = Vec::new();
+        for f in &inst.files {
+            let o = object
+                .files
+                .iter()
+                .find(|o| o.path == f.path)
+                .ok_or_else(|| {
+                    OpError::diva(
+                        DivaStatusCode::DivaErrInternal,
+                        format!("instance file {} is not a file of the object", f.path),
+                    )
+                })?;
+            files.push((f, o.clone()));
+        }
+        files.sort_by_key(|(f, _)| (f.position.is_none(), f.position));
+        let mut avoid = HashSet::new();
+        for i in ctx.catalog().list_instances(&inst.collection, &inst.name)? {
+            avoid.extend(i.tapes);
+        }
+        let files = files
+            .into_iter()
+            .map(|(f, o)| (f.ltfs_path.clone(), o))
+            .collect();
+        items.push(Item {
+            inst,
+            object,
+            files,
+            avoid,
+        });
+    }
+    Ok((items, rest))
+}
+
+/// One drive: reads a batch of objects into the disk cache, then writes it out.
+fn move_through_cache(
+    ctx: &mut OpContext,
+    barcode: &str,
+    group: &str,
+    dir: &std::path::Path,
+    work: &[(InstanceRecord, ObjectRecord)],
+    tally: &mut Tally,
+) -> OpResult<(Vec<String>, Vec<String>)> {
+    let mut map = BTreeMap::new();
+    map.insert(
+        "repack-cache".to_string(),
+        ServerConfig {
+            root: dir.to_path_buf(),
+        },
+    );
+    let cache = Servers::from_config(&map)?.get("repack-cache")?;
     let limit = ctx.shared().state.config.limits.repack_cache_bytes.max(1);
     let mut failed = Vec::new();
-    let mut moved = 0u64;
     let mut destinations: Vec<String> = Vec::new();
     let mut next = 0;
     while next < work.len() {
@@ -191,9 +302,9 @@ fn move_instances(
         let mut ready = Vec::new();
         for (inst, object) in batch {
             Checkpoint::new(ctx).check()?;
-            ctx.progress.phase(format!(
-                "reading {}/{} from {barcode} ({} of {} bytes moved)",
-                inst.collection, inst.name, moved, total
+            ctx.progress.phase(tally.phase(
+                barcode,
+                &format!("reading {}/{} into the cache", inst.collection, inst.name),
             ));
             let dest = Destination {
                 server: cache.clone(),
@@ -201,7 +312,13 @@ fn move_instances(
                 overwrite: true,
                 accept_identical: false,
             };
-            match restore::read_instance(ctx, object, inst, &dest) {
+            // Progress counts bytes on their destination tape only.
+            let before = ctx.progress.done();
+            let r = restore::read_instance(ctx, object, inst, &dest);
+            ctx.progress
+                .rewind(ctx.progress.done().saturating_sub(before));
+            ctx.progress.set_total(tally.bytes_total);
+            match r {
                 Ok(_) => ready.push((inst, object)),
                 Err(e) if stops(&e) => return Err(e),
                 Err(e) => failed.push(format!("{}/{}: {e}", inst.collection, inst.name)),
@@ -209,13 +326,21 @@ fn move_instances(
         }
         for (inst, object) in ready {
             Checkpoint::new(ctx).check()?;
-            ctx.progress.phase(format!(
-                "writing {}/{} to group {group}",
-                inst.collection, inst.name
+            ctx.progress.phase(tally.phase(
+                barcode,
+                &format!("writing {}/{} to group {group}", inst.collection, inst.name),
             ));
-            match write_copy(ctx, inst, object, group, &cache) {
+            let before = ctx.progress.done();
+            let r = write_copy(ctx, inst, object, group, &cache);
+            if r.is_err() {
+                ctx.progress
+                    .rewind(ctx.progress.done().saturating_sub(before));
+            }
+            ctx.progress.set_total(tally.bytes_total);
+            match r {
                 Ok(tapes) => {
-                    moved += object.total_size;
+                    tally.objects += 1;
+                    tally.bytes += object.total_size;
                     for t in tapes {
                         if !destinations.contains(&t) {
                             destinations.push(t);
@@ -229,7 +354,7 @@ fn move_instances(
         }
         next = end;
     }
-    Ok((moved, destinations, failed))
+    Ok((destinations, failed))
 }
 
 /// Errors that end the whole request rather than one object's move.
