@@ -10,7 +10,7 @@ use clap::Parser;
 use tapelib_daemon::api::{self, DaemonState};
 use tapelib_daemon::auth::Auth;
 use tapelib_daemon::catalog::{Catalog, TapeGroup};
-use tapelib_daemon::config::DaemonConfig;
+use tapelib_daemon::config::{DaemonConfig, ListenConfig, TlsPaths};
 use tapelib_daemon::engine::Engine;
 use tapelib_daemon::library::TapeLibrary;
 use tokio::signal::unix::{signal, SignalKind};
@@ -39,6 +39,17 @@ struct Args {
     /// [listen] rest; 127.0.0.1:8765 with --simulate).
     #[arg(long, value_name = "ADDR")]
     rest: Option<std::net::SocketAddr>,
+    /// Serve REST over HTTPS with this PEM certificate chain (default: the configuration's
+    /// [listen] rest_tls).
+    #[arg(long, value_name = "PATH", requires = "tls_key")]
+    tls_cert: Option<PathBuf>,
+    /// PEM private key of --tls-cert.
+    #[arg(long, value_name = "PATH", requires = "tls_cert")]
+    tls_key: Option<PathBuf>,
+    /// Allow plain-HTTP REST on an address other than loopback (tokens and passwords then
+    /// cross the network in clear).
+    #[arg(long, conflicts_with = "tls_cert")]
+    rest_allow_plain_http: bool,
 }
 
 fn default_data_dir() -> Result<PathBuf> {
@@ -249,6 +260,29 @@ fn flush_all(catalog: &Catalog, libraries: &[Arc<TapeLibrary>]) -> Result<()> {
     Ok(())
 }
 
+/// The REST facade's transport and URL scheme: HTTPS when a certificate is configured
+/// (its files read now, so a bad path stops the start).
+fn rest_transport(listen: &ListenConfig) -> Result<(tapelib_rest::Transport, &'static str)> {
+    Ok(match &listen.rest_tls {
+        Some(tls) => {
+            let files = tapelib_rest::TlsFiles {
+                cert: tls.cert.clone(),
+                key: tls.key.clone(),
+            };
+            (
+                tapelib_rest::Transport::Tls(files.server_config()?),
+                "https",
+            )
+        }
+        None => (
+            tapelib_rest::Transport::Plain {
+                allow_remote: listen.rest_allow_plain_http,
+            },
+            "http",
+        ),
+    })
+}
+
 fn main() -> Result<()> {
     tracing_subscriber::fmt()
         .with_env_filter(
@@ -262,16 +296,43 @@ fn main() -> Result<()> {
     if let Some(rest) = args.rest {
         config.listen.rest = Some(rest);
     }
+    if let (Some(cert), Some(key)) = (args.tls_cert.clone(), args.tls_key.clone()) {
+        config.listen.rest_tls = Some(TlsPaths { cert, key });
+    }
+    if args.rest_allow_plain_http {
+        config.listen.rest_allow_plain_http = true;
+    }
     let Some(addr) = config.listen.grpc else {
         bail!("the configuration has no [listen] grpc address");
     };
     let runtime = tokio::runtime::Runtime::new().context("starting the async runtime")?;
-    runtime.block_on(run(config, addr, args.config.as_deref()))
+    // Certificate files and the plain-HTTP rule are checked before anything is opened.
+    let rest = match config.listen.rest {
+        Some(rest_addr) => {
+            let (transport, scheme) = rest_transport(&config.listen)?;
+            tapelib_rest::check_transport(rest_addr, &transport)?;
+            Some(RestListen {
+                addr: rest_addr,
+                transport,
+                scheme,
+            })
+        }
+        None => None,
+    };
+    runtime.block_on(run(config, addr, rest, args.config.as_deref()))
+}
+
+/// Where and how the REST facade is served.
+struct RestListen {
+    addr: std::net::SocketAddr,
+    transport: tapelib_rest::Transport,
+    scheme: &'static str,
 }
 
 async fn run(
     config: DaemonConfig,
     addr: std::net::SocketAddr,
+    rest: Option<RestListen>,
     config_file: Option<&Path>,
 ) -> Result<()> {
     let opened = {
@@ -320,8 +381,12 @@ async fn run(
     let stopped = |mut rx: tokio::sync::watch::Receiver<bool>| async move {
         let _ = rx.wait_for(|s| *s).await;
     };
-    let rest = match state.config.listen.rest {
-        Some(rest_addr) => {
+    let rest = match rest {
+        Some(RestListen {
+            addr: rest_addr,
+            transport,
+            scheme,
+        }) => {
             let listener = tokio::net::TcpListener::bind(rest_addr)
                 .await
                 .with_context(|| format!("binding REST address {rest_addr}"))?;
@@ -334,12 +399,12 @@ async fn run(
                 format!("http://{addr}")
             };
             let channel = tapelib_rest::channel(&tapelib_rest::DaemonAddr::Url(grpc))?;
-            println!("  REST: http://{rest_addr} (OpenAPI at /api-docs)");
+            println!("  REST: {scheme}://{rest_addr} (OpenAPI at /api-docs)");
             let rx = stop_rx.clone();
             Some(tokio::spawn(tapelib_rest::serve(
                 tapelib_rest::router(channel),
                 listener,
-                false,
+                transport,
                 stopped(rx),
             )))
         }

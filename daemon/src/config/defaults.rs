@@ -92,6 +92,7 @@ impl DaemonConfig {
                 grpc: Some(SocketAddr::from((Ipv4Addr::LOCALHOST, 50051))),
                 rest: Some(SocketAddr::from((Ipv4Addr::LOCALHOST, 8765))),
                 unix_socket: Some(data_dir.join("tapelibd.sock")),
+                ..ListenConfig::default()
             },
             limits: Limits::default(),
             servers,

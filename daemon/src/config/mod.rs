@@ -51,12 +51,24 @@ pub struct DaemonConfig {
 pub struct ListenConfig {
     pub grpc: Option<SocketAddr>,
     pub rest: Option<SocketAddr>,
+    /// Serve the REST facade over HTTPS with this certificate and key.
+    pub rest_tls: Option<TlsPaths>,
+    /// Allow plain HTTP for the REST facade on an address other than loopback.
+    pub rest_allow_plain_http: bool,
     /// Local Unix socket for `tapectl`.
     pub unix_socket: Option<PathBuf>,
 }
 
 /// The smallest memory buffer a two-drive repack streams through: a few records.
 pub const MIN_REPACK_BUFFER_BYTES: u64 = 64 << 10;
+
+/// A PEM certificate chain and its private key.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TlsPaths {
+    pub cert: PathBuf,
+    pub key: PathBuf,
+}
 
 /// Limits and timeouts. Durations are written the human way: `"30s"`, `"10m"`, `"4h"`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -263,6 +275,10 @@ impl DaemonConfig {
         }
         if let Some(s) = self.listen.unix_socket.as_mut() {
             fix(s);
+        }
+        if let Some(t) = self.listen.rest_tls.as_mut() {
+            fix(&mut t.cert);
+            fix(&mut t.key);
         }
         for server in self.servers.values_mut() {
             fix(&mut server.root);
