@@ -60,6 +60,7 @@ catalog = "catalog"
 [listen]
 grpc = "127.0.0.1:{grpc}"
 rest = "127.0.0.1:{rest}"
+unix_socket = "tapelibd.sock"
 
 [auth]
 argon2_memory_kib = 64
@@ -239,6 +240,23 @@ fn flip_on_tape(state_dir: &Path, barcode: &str, needle: &[u8]) {
     panic!("the bytes are not on {barcode} in {}", dir.display());
 }
 
+/// Runs tapectl over the daemon's local socket (sysadmin by peer credentials): exit code,
+/// stdout, stderr.
+fn tapectl(d: &Daemon, args: &[&str]) -> (i32, String, String) {
+    let out = Command::new(env!("CARGO_BIN_EXE_tapectl"))
+        .arg("--socket")
+        .arg(d.dir.path().join("tapelibd.sock"))
+        .env("XDG_CONFIG_HOME", d.dir.path().join("config"))
+        .args(args)
+        .output()
+        .expect("tapectl runs");
+    (
+        out.status.code().unwrap_or(-1),
+        String::from_utf8_lossy(&out.stdout).to_string(),
+        String::from_utf8_lossy(&out.stderr).to_string(),
+    )
+}
+
 fn header<'a>(headers: &'a str, name: &str) -> Option<&'a str> {
     headers.lines().find_map(|l| {
         l.strip_prefix(name)
@@ -318,6 +336,9 @@ fn bit_integrity_report_shows_a_flipped_byte_as_tsv_and_json() {
         None,
     );
     assert_diva(status, &text, 404, 1038);
+    let (code, _, err) = tapectl(&d, &["bit-integrity", &barcode]);
+    assert_eq!(code, 1, "{err}");
+    assert!(err.contains("DIVA_ERR_COMPONENT_NOT_FOUND (1038)"), "{err}");
     let (status, _, text) = http(
         &d,
         "GET",

@@ -68,7 +68,11 @@ fn submit_due(shared: &Shared) -> Result<(), super::OpError> {
         let kind = RequestKind::Verify(VerifyParams::Tape {
             barcode: barcode.clone(),
         });
-        dispatch::precheck(shared, &kind)?;
+        // One tape that cannot be verified now must not hold back the others.
+        if let Err(e) = dispatch::precheck(shared, &kind) {
+            tracing::warn!(%barcode, error = %e, "scheduled verify not submitted");
+            continue;
+        }
         let id = shared.requests.submit(kind, priority, SCHEDULER_ACTOR)?;
         tracing::info!(id, %barcode, "scheduled verify submitted");
         shared.wake();
