@@ -22,129 +22,16 @@ use tapelib_daemon::request::{
     ArchiveParams, PartialRange, PartialRestoreParams, PartialSelection, Priority, RequestKind,
     RequestResult, RequestState, RestoreParams,
 };
+use tapelib_media::synthetic::{timecode, write_ts, FPS};
 
-const FPS: u64 = 25;
-const VIDEO_PID: u16 = 0x100;
-const PMT_PID: u16 = 0x1000;
-
-fn crc32_mpeg(data: &[u8]) -> u32 {
-    let mut crc = 0xffff_ffffu32;
-    for &b in data {
-        crc ^= u32::from(b) << 24;
-        for _ in 0..8 {
-            crc = if crc & 0x8000_0000 != 0 {
-                (crc << 1) ^ 0x04c1_1db7
-            } else {
-                crc << 1
-            };
-        }
-    }
-    crc
-}
-
-fn section_packet(pid: u16, section: &[u8]) -> [u8; 188] {
-    let mut p = [0xffu8; 188];
-    p[..4].copy_from_slice(&[0x47, 0x40 | (pid >> 8) as u8, pid as u8, 0x10]);
-    p[4] = 0;
-    p[5..5 + section.len()].copy_from_slice(section);
-    let crc = crc32_mpeg(section);
-    p[5 + section.len()..9 + section.len()].copy_from_slice(&crc.to_be_bytes());
-    p
-}
-
-/// A constant-size, all-intra MPEG-2 transport stream: every frame a random-access PES
-/// of `packets` packets with a PTS; the first carries sequence and GOP headers with the
-/// start timecode 10:00:00:00. Only the structures a cut reads are real.
+/// A constant-size, all-intra transport stream of about `bytes` (at least 8 s).
 fn make_clip(path: &Path, bytes: u64) -> (u64, u64) {
     std::fs::create_dir_all(path.parent().unwrap()).unwrap();
     let seconds = (bytes / (4 << 20)).max(8);
     let frames = seconds * FPS;
     let packets = (bytes / 188 / frames).max(2);
     let mut f = std::io::BufWriter::with_capacity(4 << 20, std::fs::File::create(path).unwrap());
-    let pat = [
-        0x00,
-        0xb0,
-        0x0d,
-        0x00,
-        0x01,
-        0xc1,
-        0x00,
-        0x00,
-        0x00,
-        0x01,
-        0xe0 | (PMT_PID >> 8) as u8,
-        PMT_PID as u8,
-    ];
-    let pmt = [
-        0x02, 0xb0, 0x12, 0x00, 0x01, 0xc1, 0x00, 0x00, 0xe1, 0x00, 0xf0, 0x00, 0x02, 0xe1, 0x00,
-        0xf0, 0x00,
-    ];
-    f.write_all(&section_packet(0, &pat)).unwrap();
-    f.write_all(&section_packet(PMT_PID, &pmt)).unwrap();
-    let mut cc = 0u8;
-    for n in 0..frames {
-        let pts = 90_000 + n * (90_000 / FPS);
-        for k in 0..packets {
-            let mut p = [0u8; 188];
-            p[0] = 0x47;
-            p[1] = (if k == 0 { 0x40 } else { 0 }) | (VIDEO_PID >> 8) as u8;
-            p[2] = VIDEO_PID as u8;
-            let mut i = 4;
-            if k == 0 {
-                p[3] = 0x30 | cc;
-                p[4] = 1; // adaptation field: random access indicator
-                p[5] = 0x40;
-                i = 6;
-                let pes = [
-                    0,
-                    0,
-                    1,
-                    0xe0,
-                    0,
-                    0,
-                    0x80,
-                    0x80,
-                    5,
-                    0x21 | ((pts >> 29) & 0x0e) as u8,
-                    (pts >> 22) as u8,
-                    0x01 | ((pts >> 14) & 0xfe) as u8,
-                    (pts >> 7) as u8,
-                    0x01 | ((pts << 1) & 0xfe) as u8,
-                    // Sequence header: 720x576, frame rate code 3 (25).
-                    0,
-                    0,
-                    1,
-                    0xb3,
-                    0x2d,
-                    0x02,
-                    0x40,
-                    0x23,
-                    0xff,
-                    0xff,
-                    0xe0,
-                    0x18,
-                    // GOP header: 10:00:00:00, closed.
-                    0,
-                    0,
-                    1,
-                    0xb8,
-                    0x28,
-                    0x08,
-                    0x00,
-                    0x40,
-                ];
-                p[i..i + pes.len()].copy_from_slice(&pes);
-                i += pes.len();
-            } else {
-                p[3] = 0x10 | cc;
-            }
-            for (j, b) in p[i..].iter_mut().enumerate() {
-                *b = (n as u8) ^ (j as u8) | 1;
-            }
-            cc = (cc + 1) & 0x0f;
-            f.write_all(&p).unwrap();
-        }
-    }
+    write_ts(&mut f, frames, |_| packets).unwrap();
     f.flush().unwrap();
     (frames, std::fs::metadata(path).unwrap().len())
 }
@@ -226,17 +113,6 @@ fn unload(engine: &Engine, tape: &str) {
 fn locates(engine: &Engine, tape: &str) -> u64 {
     let sim = engine.state().libraries[0].simulator().unwrap().clone();
     sim.stats().cartridges[tape].locates
-}
-
-fn timecode(frame: u64) -> String {
-    let s = frame / FPS;
-    format!(
-        "{:02}:{:02}:{:02}:{:02}",
-        10 + s / 3600,
-        s / 60 % 60,
-        s % 60,
-        frame % FPS
-    )
 }
 
 fn main() {

@@ -10,6 +10,7 @@ pub mod error;
 pub mod gxf;
 pub mod mxf;
 pub mod source;
+pub mod synthetic;
 pub mod timecode;
 pub mod ts;
 
