@@ -216,57 +216,111 @@ pub async fn libraries(
     Ok(Json(listing("libraries", items, &page)))
 }
 
-/// TapeAlert history: the flags each drive reports now, with the time each was raised.
+/// Filters of the alert logs: the guides' paging, a date range and where.
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct AlertQuery {
+    #[serde(default)]
+    page: Option<u32>,
+    #[serde(default)]
+    size: Option<u32>,
+    /// RFC 3339: events at or after then.
+    #[serde(default)]
+    since_date: Option<String>,
+    /// RFC 3339: events before then.
+    #[serde(default)]
+    until_date: Option<String>,
+    #[serde(default)]
+    library_name: Option<String>,
+    #[serde(default)]
+    drive_name: Option<String>,
+}
+
+fn severity_name(code: i32) -> &'static str {
+    match TapeAlertSeverity::try_from(code) {
+        Ok(TapeAlertSeverity::Information) => "INFORMATION",
+        Ok(TapeAlertSeverity::Warning) => "WARNING",
+        Ok(TapeAlertSeverity::Critical) => "CRITICAL",
+        _ => "UNKNOWN",
+    }
+}
+
+/// One page of the daemon's alert history of `source`, newest first.
+async fn alert_log(
+    s: &AppState,
+    caller: &Caller,
+    q: AlertQuery,
+    source: AlertSource,
+) -> Result<ListAlertLogResponse, RestError> {
+    let time =
+        |field: &str, v: &Option<String>| v.as_deref().map(|t| parse_time(field, t)).transpose();
+    Ok(library(s)
+        .list_alert_log(caller.request(ListAlertLogRequest {
+            page: Some(PageRequest {
+                page: q.page.unwrap_or(1),
+                size: q.size.unwrap_or(0),
+            }),
+            source: source as i32,
+            library: q.library_name.unwrap_or_default(),
+            drive: q.drive_name.unwrap_or_default(),
+            since: time("sinceDate", &q.since_date)?,
+            until: time("untilDate", &q.until_date)?,
+        })?)
+        .await?
+        .into_inner())
+}
+
+fn event_state(e: &AlertEvent) -> &'static str {
+    if e.raised {
+        "RAISED"
+    } else {
+        "CLEARED"
+    }
+}
+
+/// TapeAlert history: each flag a drive raised or cleared, newest first.
 pub async fn drive_alerts(
     State(s): State<AppState>,
     caller: Caller,
-    Query(p): Query<Paging>,
+    Query(q): Query<AlertQuery>,
 ) -> Reply {
-    let r = library(&s)
-        .list_drives(caller.request(ListDrivesRequest::default())?)
-        .await?
-        .into_inner();
-    let mut all = Vec::new();
-    for d in &r.drives {
-        for a in &d.tape_alerts {
-            all.push(json!({
-                "drive": d.name, "library": d.library, "number": a.number,
-                "name": a.name, "raised": j::ts(&a.raised),
-            }));
-        }
-    }
-    let (items, page) = page_of(all, &p);
-    Ok(Json(listing("alerts", items, &page)))
+    let r = alert_log(&s, &caller, q, AlertSource::TapeAlert).await?;
+    let items = r
+        .events
+        .iter()
+        .map(|e| {
+            json!({
+                "id": e.seq, "date": j::ts(&e.time), "libraryName": e.library,
+                "driveName": e.drive, "barcode": e.barcode, "alertNumber": e.code,
+                "alertName": e.name, "severity": severity_name(e.severity),
+                "state": event_state(e),
+            })
+        })
+        .collect();
+    Ok(Json(listing("alerts", items, &r.page)))
 }
 
-/// Library alerts: element exceptions the changers report.
+/// Library alert history: each changer element exception that appeared or went away.
 pub async fn library_alerts(
     State(s): State<AppState>,
     caller: Caller,
-    Query(p): Query<Paging>,
+    Query(q): Query<AlertQuery>,
 ) -> Reply {
-    let r = library(&s)
-        .get_inventory(caller.request(GetInventoryRequest::default())?)
-        .await?
-        .into_inner();
-    let mut all = Vec::new();
-    for l in &r.libraries {
-        for e in l
-            .slots
-            .iter()
-            .chain(&l.import_export)
-            .chain(&l.drives)
-            .chain(&l.transports)
-            .filter(|e| e.exception)
-        {
-            all.push(json!({
-                "library": l.name, "elementAddress": e.address,
-                "reason": e.exception_reason, "updated": j::ts(&l.updated),
-            }));
-        }
-    }
-    let (items, page) = page_of(all, &p);
-    Ok(Json(listing("alerts", items, &page)))
+    let r = alert_log(&s, &caller, q, AlertSource::ElementException).await?;
+    let items = r
+        .events
+        .iter()
+        .map(|e| {
+            json!({
+                "id": e.seq, "date": j::ts(&e.time), "libraryName": e.library,
+                "elementAddress": e.element_address, "driveName": e.drive,
+                "barcode": e.barcode, "asc": e.code >> 8, "ascq": e.code & 0xff,
+                "reason": e.name, "severity": severity_name(e.severity),
+                "state": event_state(e),
+            })
+        })
+        .collect();
+    Ok(Json(listing("alerts", items, &r.page)))
 }
 
 #[derive(Debug, Deserialize)]

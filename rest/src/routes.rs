@@ -27,6 +27,16 @@ pub struct Route {
 
 const PAGING: &[(&str, &str, bool)] = &[("page", "integer", false), ("size", "integer", false)];
 
+/// The alert logs' filters.
+const ALERT_FILTERS: &[(&str, &str, bool)] = &[
+    ("page", "integer", false),
+    ("size", "integer", false),
+    ("sinceDate", "string", false),
+    ("untilDate", "string", false),
+    ("libraryName", "string", false),
+    ("driveName", "string", false),
+];
+
 fn obj(required: &[&str], props: Value) -> Option<Value> {
     Some(json!({"type": "object", "required": required, "properties": props}))
 }
@@ -267,18 +277,18 @@ pub fn all() -> Vec<Route> {
             "get",
             "/manager/analytics/drives/alerts/logs",
             get(m::drive_alerts),
-            "TapeAlert flags of the drives",
+            "TapeAlert history of the drives: flags raised and cleared, newest first",
             u,
-            PAGING,
+            ALERT_FILTERS,
             None,
         ),
         r(
             "get",
             "/manager/analytics/libraries/alerts/logs",
             get(m::library_alerts),
-            "Element exceptions of the libraries",
+            "Element exception history of the libraries, newest first",
             u,
-            PAGING,
+            ALERT_FILTERS,
             None,
         ),
         r(

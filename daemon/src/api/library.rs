@@ -428,6 +428,17 @@ fn list_servers(state: &DaemonState, req: &ListServersRequest) -> ListServersRes
 
 #[tonic::async_trait]
 impl LibraryService for LibraryApi {
+    async fn list_alert_log(
+        &self,
+        request: Request<tapelib_proto::v1::ListAlertLogRequest>,
+    ) -> Result<Response<tapelib_proto::v1::ListAlertLogResponse>, Status> {
+        let state = self.state.clone();
+        let req = request.into_inner();
+        Ok(Response::new(
+            blocking(move || super::alerts::list(&state, &req)).await?,
+        ))
+    }
+
     async fn get_inventory(
         &self,
         request: Request<GetInventoryRequest>,

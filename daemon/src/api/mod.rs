@@ -5,6 +5,7 @@
 //! Library and catalog calls block (SCSI commands, sled I/O), so every handler runs them
 //! on tokio's blocking pool.
 
+mod alerts;
 mod audit;
 pub mod auth;
 pub mod authz;

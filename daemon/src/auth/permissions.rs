@@ -34,6 +34,7 @@ pub const METHODS: &[(&str, &str, Access)] = &[
     ("AuthService", "DeleteUser", R(Role::Sysadmin)),
     ("LibraryService", "GetInventory", R(Role::User)),
     ("LibraryService", "ListDrives", R(Role::User)),
+    ("LibraryService", "ListAlertLog", R(Role::User)),
     ("LibraryService", "ListTapes", R(Role::User)),
     ("LibraryService", "GetTape", R(Role::User)),
     ("LibraryService", "ListGroups", R(Role::User)),

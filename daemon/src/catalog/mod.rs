@@ -5,6 +5,7 @@
 //! that must scan an index before they transact (sled transactions cannot iterate) hold
 //! the catalog's write lock so no other writer can change that index in between.
 
+mod alerts;
 mod drives;
 mod error;
 mod keys;
@@ -22,6 +23,7 @@ use std::sync::{Arc, Mutex, MutexGuard};
 
 use time::OffsetDateTime;
 
+pub use alerts::{AlertEvent, AlertSeverity, AlertSource};
 pub use drives::DriveStateRecord;
 pub use error::CatalogError;
 pub use objects::ObjectFilter;
@@ -53,6 +55,7 @@ pub(crate) mod tree {
     pub const DRIVES: &str = "drives";
     pub const USERS: &str = "users";
     pub const REVOKED_TOKENS: &str = "revoked_tokens";
+    pub const ALERTS: &str = "alerts";
 }
 
 pub(crate) struct Trees {
@@ -73,6 +76,9 @@ pub(crate) struct Trees {
     pub drives: sled::Tree,
     pub users: sled::Tree,
     pub revoked_tokens: sled::Tree,
+    /// TapeAlert and element exception history, keyed by sequence number. Outside the
+    /// transactions, like `drives`.
+    pub alerts: sled::Tree,
 }
 
 struct Inner {
@@ -134,6 +140,7 @@ impl Catalog {
             drives: db.open_tree(tree::DRIVES)?,
             users: db.open_tree(tree::USERS)?,
             revoked_tokens: db.open_tree(tree::REVOKED_TOKENS)?,
+            alerts: db.open_tree(tree::ALERTS)?,
         };
         let has_data = [
             &trees.libraries,

@@ -4,13 +4,14 @@
 //!
 //! Everything here blocks; the async parts of the daemon call it from dedicated threads.
 
+mod alerts;
 mod devices;
 mod error;
 mod inventory;
 mod mapping;
 mod worker;
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Duration;
 
@@ -111,6 +112,8 @@ pub struct TapeLibrary {
     limits: Limits,
     robot: Mutex<Robot>,
     drives: Vec<DriveSlot>,
+    /// Elements in exception at the last READ ELEMENT STATUS.
+    element_alerts: Mutex<BTreeSet<alerts::ElementException>>,
     simulator: Option<Arc<SimLibrary>>,
 }
 
@@ -219,6 +222,7 @@ impl TapeLibrary {
         }
         let elements = mapping::map_drives(&name, &opened, &inv)?;
 
+        let open_alerts = catalog.open_alerts(&name)?;
         let mut drives = Vec::with_capacity(opened.len());
         for (d, element) in opened.into_iter().zip(elements) {
             tracing::info!(
@@ -258,13 +262,14 @@ impl TapeLibrary {
                     None => DriveStatus::Up,
                 },
             };
+            let flags = alerts::open_drive_flags(&open_alerts, &d.name);
             drives.push(DriveSlot {
                 name: d.name,
                 device: d.device,
                 element,
                 identity: Mutex::new(d.identity),
                 status: Mutex::new(status),
-                alerts: Mutex::new(BTreeMap::new()),
+                alerts: Mutex::new(flags),
                 op: Mutex::new(()),
                 worker,
             });
@@ -275,19 +280,22 @@ impl TapeLibrary {
             Some(SimHandle::InProcess(lib)) => Some(lib),
             _ => None,
         };
-        Ok(TapeLibrary {
+        let lib = TapeLibrary {
             name,
             catalog,
             limits: limits.clone(),
             robot: Mutex::new(Robot {
                 changer,
                 identity,
-                inventory: inv,
+                inventory: inv.clone(),
                 homes: HashMap::new(),
             }),
             drives,
+            element_alerts: Mutex::new(alerts::open_exceptions(&open_alerts)),
             simulator,
-        })
+        };
+        lib.note_element_exceptions(&inv);
+        Ok(lib)
     }
 
     pub fn name(&self) -> &str {
@@ -427,18 +435,6 @@ impl TapeLibrary {
         }
     }
 
-    fn keep_alerts(&self, d: &DriveSlot, flags: &std::collections::BTreeSet<TapeAlertFlag>) {
-        let now = OffsetDateTime::now_utc();
-        let mut kept = lock(&d.alerts);
-        kept.retain(|f, _| flags.contains(f));
-        for f in flags {
-            if !kept.contains_key(f) {
-                tracing::warn!(drive = %d.name, flag = f.0, name = f.name(), "TapeAlert flag set");
-                kept.insert(*f, now);
-            }
-        }
-    }
-
     fn ensure_up(&self, d: &DriveSlot) -> Result<(), LibraryError> {
         match &*lock(&d.status) {
             DriveStatus::Up => Ok(()),
@@ -536,6 +532,7 @@ impl TapeLibrary {
                 source: Box::new(source),
             }
         })?;
+        self.note_element_exceptions(&inv);
         robot.inventory = inv;
         Ok(())
     }
