@@ -194,7 +194,7 @@ impl Walk {
     }
 }
 
-/// Whether the video packet at decode index `i` starts a GOP the cut can begin with.
+/// Whether a video packet starts a GOP a cut can begin with.
 fn random_access(clip: &Clip, p: &Pkt) -> bool {
     clip.video.intra || p.pre.picture_type() == packet::PICTURE_I
 }
@@ -259,14 +259,14 @@ fn find_start<S: RangeSource + ?Sized>(
                 break;
             }
         }
-        if let Some(s) = &found {
+        if let Some(s) = found {
+            // The audio of the first frame may lie before its video: go back for it too.
             let s0 = clip.sample_at(clip.first_field + (s.index + s.skip) * clip.fields_per_frame);
             let audio_ok = walk
                 .audio
                 .iter()
                 .all(|a| a.packets.first().is_some_and(|p| p.0 <= s0));
             if audio_ok || at_start {
-                let s = found.take().expect("checked");
                 return Ok((walk, s));
             }
         } else if at_start {
@@ -326,7 +326,7 @@ pub fn cut_gxf<S: RangeSource + ?Sized, W: Write>(
         match walk.step(&mut src, &clip)? {
             None => break,
             Some(Some((i, p))) if i > want_last && random_access(&clip, &p) => {
-                end = end.min(Some(i)).or(Some(i));
+                end = Some(end.map_or(i, |e| e.min(i)));
             }
             Some(_) => {}
         }
