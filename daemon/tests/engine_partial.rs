@@ -428,7 +428,9 @@ fn one_second_of_a_one_minute_gxf_reads_under_ten_percent_from_tape() {
     let dir = h.demo().join("news");
     std::fs::create_dir_all(&dir).unwrap();
     let src = dir.join("prog.gxf");
-    // GXF takes standard definition only: PAL 720x576 MPEG-2 long GOP, mono 16-bit audio.
+    // GXF takes standard definition only: PAL 720x576 MPEG-2 long GOP, mono 16-bit audio,
+    // at the highest quality so the clip is large against the 512 KiB tape blocks every
+    // read costs.
     ffmpeg(&[
         "-f",
         "lavfi",
@@ -441,7 +443,9 @@ fn one_second_of_a_one_minute_gxf_reads_under_ten_percent_from_tape() {
         "-c:v",
         "mpeg2video",
         "-q:v",
-        "2",
+        "1",
+        "-qmin",
+        "1",
         "-g",
         "12",
         "-bf",
