@@ -133,7 +133,7 @@ fn byte_ranges_are_concatenated_with_exclusive_ends() {
             "{begin}-{end}"
         );
     }
-    for f in [2, 3, 4, 7, 8, 9, 10, 1, 14] {
+    for f in [3, 4, 7, 8, 9, 10, 1, 14] {
         let k = partial(
             "bytes",
             "bad",
@@ -388,6 +388,140 @@ fn one_second_of_a_one_minute_mxf_reads_under_ten_percent_from_tape() {
     assert_eq!(frame_count(&out), last - first + 1);
     assert_eq!(mxf_timecode(&out), p.first_timecode.clone().unwrap());
     assert_eq!(md5s(&out, None), md5s(&src, Some((first, last))));
+}
+
+/// ffprobe's complaints while decoding every frame (empty when clean). GXF is checked this
+/// way: the ffmpeg command line reports the GXF demuxer's end-of-file return as
+/// "Operation not permitted" for any GXF over a few hundred KiB, ffmpeg's own included.
+fn probe_errors(path: &Path) -> String {
+    let out = Command::new("ffprobe")
+        .args([
+            "-v",
+            "error",
+            "-count_frames",
+            "-show_entries",
+            "stream=nb_read_frames",
+        ])
+        .arg(path)
+        .output()
+        .expect("ffprobe");
+    String::from_utf8_lossy(&out.stderr).trim().to_string()
+}
+
+/// The first audio stream as 16-bit samples.
+fn audio_s16(path: &Path) -> Vec<u8> {
+    let out = Command::new("ffmpeg")
+        .args(["-nostdin", "-v", "quiet", "-i"])
+        .arg(path)
+        .args(["-map", "0:a:0", "-f", "s16le", "-"])
+        .output()
+        .expect("ffmpeg");
+    out.stdout
+}
+
+#[test]
+fn one_second_of_a_one_minute_gxf_reads_under_ten_percent_from_tape() {
+    if !tools() {
+        return;
+    }
+    let h = start(|_| {});
+    let dir = h.demo().join("news");
+    std::fs::create_dir_all(&dir).unwrap();
+    let src = dir.join("prog.gxf");
+    // GXF takes standard definition only: PAL 720x576 MPEG-2 long GOP, mono 16-bit audio,
+    // at the highest quality so the clip is large against the 512 KiB tape blocks every
+    // read costs.
+    ffmpeg(&[
+        "-f",
+        "lavfi",
+        "-i",
+        "testsrc2=size=720x576:rate=25:duration=60",
+        "-f",
+        "lavfi",
+        "-i",
+        "sine=frequency=440:sample_rate=48000:duration=60",
+        "-c:v",
+        "mpeg2video",
+        "-q:v",
+        "1",
+        "-qmin",
+        "1",
+        "-g",
+        "12",
+        "-bf",
+        "2",
+        "-flags",
+        "+cgop",
+        "-sc_threshold",
+        "1000000000",
+        "-c:a",
+        "pcm_s16le",
+        "-ac",
+        "1",
+        "-timecode",
+        "10:00:00:00",
+        src.to_str().unwrap(),
+    ]);
+    let size = std::fs::metadata(&src).unwrap().len();
+    let tape = archive(&h, "prog", &["news"]);
+    let before = tape_bytes_read(&h, &tape);
+    let r = h.run_ok(partial(
+        "prog",
+        "cut",
+        2,
+        vec![file(
+            "news/prog.gxf",
+            "prog_cut.gxf",
+            vec![tc("10:00:30:00", "10:00:30:24")],
+        )],
+    ));
+    let read = tape_bytes_read(&h, &tape) - before;
+    let p = &parts(&r)[0];
+    assert!(
+        read * 10 < size,
+        "read {read} bytes from tape for a {size}-byte clip"
+    );
+    assert!(p.bytes_read <= read && p.source_size == size, "{p:?}");
+    let (first, last) = (p.first_frame.unwrap(), p.last_frame.unwrap());
+    assert!(first <= 750 && last >= 774, "{p:?}");
+    let out = h.restore_root().join("cut/prog_cut.gxf");
+    assert_eq!(probe_errors(&out), "");
+    assert_eq!(frame_count(&out), last - first + 1);
+    assert_eq!(mxf_timecode(&out), p.first_timecode.clone().unwrap());
+    assert_eq!(md5s(&out, None), md5s(&src, Some((first, last))));
+    let audio = audio_s16(&out);
+    let (a, b) = (first as usize * 1920 * 2, (last as usize + 1) * 1920 * 2);
+    assert!(audio == audio_s16(&src)[a..b], "audio differs");
+
+    // Autodetect finds GXF; a range outside the clip aborts with an invalid parameter.
+    let r = h.run_ok(partial(
+        "prog",
+        "auto",
+        11,
+        vec![file(
+            "news/prog.gxf",
+            "a.gxf",
+            vec![tc("10:00:59:20", "10:00:59:24")],
+        )],
+    ));
+    let p = &parts(&r)[0];
+    assert_eq!(p.last_frame, Some(1499), "{p:?}");
+    let out = h.restore_root().join("auto/a.gxf");
+    assert_eq!(probe_errors(&out), "");
+    assert_eq!(frame_count(&out), 1500 - p.first_frame.unwrap());
+    let r = h.run(partial(
+        "prog",
+        "bad",
+        2,
+        vec![file(
+            "news/prog.gxf",
+            "x.gxf",
+            vec![tc("10:01:00:00", "10:01:00:10")],
+        )],
+    ));
+    assert_eq!(r.state, RequestState::Aborted, "{r:?}");
+    assert_eq!(r.status, DivaStatusCode::DivaErrInvalidParameter);
+    assert!(!h.restore_root().join("bad/x.gxf").exists());
 }
 
 #[test]

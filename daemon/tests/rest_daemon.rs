@@ -627,3 +627,151 @@ fn schemathesis_finds_no_server_errors() {
         String::from_utf8_lossy(&out.stderr)
     );
 }
+
+/// Whether ffmpeg and ffprobe run; with TAPELIB_REQUIRE_INTEROP=1 their absence fails.
+fn media_tools() -> bool {
+    let ok = ["ffmpeg", "ffprobe"].iter().all(|t| {
+        Command::new(t)
+            .arg("-version")
+            .output()
+            .is_ok_and(|o| o.status.success())
+    });
+    if !ok {
+        if std::env::var("TAPELIB_REQUIRE_INTEROP").as_deref() == Ok("1") {
+            panic!("ffmpeg/ffprobe are required (TAPELIB_REQUIRE_INTEROP=1)");
+        }
+        eprintln!("note: ffmpeg/ffprobe not installed; skipping");
+    }
+    ok
+}
+
+fn ffprobe(args: &[&str], path: &Path) -> (String, String) {
+    let out = Command::new("ffprobe")
+        .args(["-v", "error"])
+        .args(args)
+        .arg(path)
+        .output()
+        .expect("ffprobe");
+    (
+        String::from_utf8_lossy(&out.stdout).trim().to_string(),
+        String::from_utf8_lossy(&out.stderr).trim().to_string(),
+    )
+}
+
+fn frame_md5s(path: &Path, frames: Option<(u64, u64)>) -> Vec<String> {
+    let mut cmd = Command::new("ffmpeg");
+    cmd.args(["-nostdin", "-v", "error", "-i"])
+        .arg(path)
+        .args(["-map", "0:v:0"]);
+    let filter;
+    if let Some((a, b)) = frames {
+        filter = format!("select='between(n\\,{a}\\,{b})'");
+        cmd.args(["-vf", &filter, "-fps_mode", "passthrough"]);
+    }
+    let out = cmd.args(["-f", "framemd5", "-"]).output().expect("ffmpeg");
+    String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .filter(|l| !l.starts_with('#'))
+        .filter_map(|l| l.rsplit(',').next().map(|s| s.trim().to_string()))
+        .collect()
+}
+
+/// The guides' sample 2 (a GXF timecode partial restore) against an ffmpeg-made clip
+/// archived through the daemon.
+#[test]
+fn gxf_partial_restore_shaped_like_sample_2() {
+    if !media_tools() {
+        return;
+    }
+    let d = start();
+    let password = std::fs::read_to_string(d.dir.path().join("initial-sysadmin-password"))
+        .expect("password file")
+        .trim()
+        .to_string();
+    let root = login(&d, "admin", &password);
+    let src = d.dir.path().join("demo/Partial File/Profile.gxf");
+    std::fs::create_dir_all(src.parent().expect("parent")).expect("dir");
+    let out = Command::new("ffmpeg")
+        .args(["-nostdin", "-v", "error", "-y", "-f", "lavfi", "-i"])
+        .arg("testsrc2=size=720x576:rate=25:duration=4")
+        .args(["-f", "lavfi", "-i", "sine=sample_rate=48000:duration=4"])
+        .args(["-c:v", "mpeg2video", "-b:v", "4M", "-g", "12", "-bf", "2"])
+        .args(["-flags", "+cgop", "-sc_threshold", "1000000000"])
+        .args(["-c:a", "pcm_s16le", "-ac", "1", "-timecode", "00:00:00:00"])
+        .arg(&src)
+        .output()
+        .expect("ffmpeg");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let (status, body) = post(
+        &d,
+        "/manager/requests/archive",
+        Some(&root),
+        json!({
+        "objectName": "Partial File", "collectionName": "Restore All Basic PFR",
+        "components": ["Partial File"], "filePathRoot": "", "media": "default",
+        "sourceServer": "demo", "priority": 50, "qos": 2, "comments": "", "options": ""}),
+    );
+    assert_eq!(status, 200, "{body}");
+    poll(&d, &root, body["requestId"].as_u64().expect("request id"));
+
+    // Sample 2, with the restore in the middle of the clip.
+    let (status, body) = post(
+        &d,
+        "/manager/requests/partialRestore",
+        Some(&root),
+        json!({
+        "destinationServer": "restore", "minRequestPriority": -1, "instance": -1, "qos": 0,
+        "offsets": [{"destinationFile": "Profile.gxf", "offsetPairs": [
+            {"timeCodeBegin": "00:00:01:06", "timeCodeEnd": "00:00:02:03", "bytesEnd": 0,
+             "bytesBegin": 0, "timeCode": true}],
+            "sourceFile": "Partial File/Profile.gxf"}],
+        "format": 2, "options": " ", "objectName": "Partial File", "maxRequestPriority": 100,
+        "priority": -1, "filePathRoot": "restore", "collectionName": "Restore All Basic PFR"}),
+    );
+    assert_eq!(status, 200, "{body}");
+    poll(&d, &root, body["requestId"].as_u64().expect("request id"));
+    let cut = d.dir.path().join("restore/restore/Profile.gxf");
+    let (frames, errors) = ffprobe(
+        &[
+            "-select_streams",
+            "v:0",
+            "-count_frames",
+            "-show_entries",
+            "stream=nb_read_frames",
+            "-of",
+            "default=nw=1:nk=1",
+        ],
+        &cut,
+    );
+    assert_eq!(errors, "");
+    let (tc, _) = ffprobe(
+        &[
+            "-show_entries",
+            "format_tags=timecode",
+            "-of",
+            "default=nw=1:nk=1",
+        ],
+        &cut,
+    );
+    // Frames 31..=53 widen to whole GOPs; the timecode says where the cut starts.
+    let first = tc
+        .split(':')
+        .map(|v| {
+            v.parse::<u64>()
+                .unwrap_or_else(|_| panic!("timecode {tc:?}"))
+        })
+        .fold(0, |acc, v| acc * 60 + v);
+    // Seconds and frames of 00:00:SS:FF at 25 frames per second.
+    let first = first / 60 * 25 + first % 60;
+    assert!(first <= 31 && first + 12 > 31, "{tc}");
+    let n: u64 = frames.parse().expect("frame count");
+    assert!(first + n > 53, "{first} + {n}");
+    assert_eq!(
+        frame_md5s(&cut, None),
+        frame_md5s(&src, Some((first, first + n - 1)))
+    );
+}

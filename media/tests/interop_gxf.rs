@@ -354,3 +354,56 @@ fn ranges_outside_the_clip_and_hostile_streams_are_errors() {
     // Not a GXF at all.
     media("zeros", vec![0u8; 1000]);
 }
+
+#[test]
+fn every_audio_track_is_rechunked() {
+    if !common::tools() {
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let src = dir.path().join("two.gxf");
+    let mut args = vec![
+        "-f",
+        "lavfi",
+        "-i",
+        "testsrc2=size=720x576:rate=25:duration=4",
+        "-f",
+        "lavfi",
+        "-i",
+        "sine=frequency=440:sample_rate=48000:duration=4",
+        "-f",
+        "lavfi",
+        "-i",
+        "sine=frequency=1000:sample_rate=48000:duration=4",
+        "-map",
+        "0",
+        "-map",
+        "1",
+        "-map",
+        "2",
+    ];
+    args.extend_from_slice(LONG_GOP);
+    args.extend_from_slice(&["-c:a", "pcm_s16le", "-ac", "1", "-timecode", "10:00:00:00"]);
+    let p = src.to_str().unwrap().to_string();
+    args.push(&p);
+    common::ffmpeg(&args);
+    let out = dir.path().join("cut.gxf");
+    let r = cut(&src, &out, "10:00:02:00", "10:00:02:10");
+    check(&src, &out, &r, 1920);
+    let track = |path: &Path, i: u32| {
+        std::process::Command::new("ffmpeg")
+            .args(["-nostdin", "-v", "quiet", "-i"])
+            .arg(path)
+            .args(["-map", &format!("0:a:{i}"), "-f", "s16le", "-"])
+            .output()
+            .unwrap()
+            .stdout
+    };
+    let (a, b) = (
+        r.first_frame as usize * 3840,
+        (r.last_frame as usize + 1) * 3840,
+    );
+    let second = track(&out, 1);
+    assert_eq!(second.len(), b - a);
+    assert!(second == track(&src, 1)[a..b], "second audio track differs");
+}

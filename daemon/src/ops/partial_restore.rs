@@ -553,6 +553,7 @@ fn run_job<D: TapeDevice>(
         Work::Cut { format, range } => {
             let mut src = TapeFile::new(vol, &job.file.ltfs_path, job.object_file.size);
             let r = match *format {
+                fmt::GXF => tapelib_media::cut_gxf(&mut src, range, &mut out),
                 fmt::MXF => tapelib_media::cut_mxf(&mut src, range, &mut out),
                 fmt::MPEG2_TS => tapelib_media::cut_ts(&mut src, range, &mut out),
                 fmt::AUTODETECT => tapelib_media::cut_auto(&mut src, range, &mut out),

@@ -58,7 +58,7 @@ pub mod partial_format {
     pub const FILE_FOLDER: u32 = 12;
     pub const DPX: u32 = 13;
     /// Video formats DIVA defines that this daemon does not cut (SEA, AVI Matrox,
-    /// Pinnacle, Omneon, Leitch, Quantel). GXF (2) is refused as well until GXF cuts exist.
+    /// Pinnacle, Omneon, Leitch, Quantel).
     pub const UNSUPPORTED: [u32; 6] = [3, 4, 7, 8, 9, 10];
 
     pub fn is_timecode(format: u32) -> bool {
@@ -404,7 +404,7 @@ fn validate_partial(p: &PartialRestoreParams) -> Result<(), RequestError> {
         }
         return Ok(());
     }
-    if f::UNSUPPORTED.contains(&p.format) || p.format == f::GXF {
+    if f::UNSUPPORTED.contains(&p.format) {
         return Err(invalid(
             "format",
             format!("partial restore format {} not supported", p.format),

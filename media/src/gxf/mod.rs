@@ -194,7 +194,7 @@ impl Walk {
     }
 }
 
-/// Whether the video packet at decode index `i` starts a GOP the cut can begin with.
+/// Whether a video packet starts a GOP a cut can begin with.
 fn random_access(clip: &Clip, p: &Pkt) -> bool {
     clip.video.intra || p.pre.picture_type() == packet::PICTURE_I
 }
@@ -221,7 +221,9 @@ fn find_start<S: RangeSource + ?Sized>(
     clip: &Clip,
     want: u64,
 ) -> Result<(Walk, Start)> {
-    let mut back = 64u64;
+    // GOPs run up to about half a second and audio packets reach back up to 0.7 s before
+    // the first frame's sample: start a little over a second early, further when needed.
+    let mut back = 32u64;
     loop {
         let from = want.saturating_sub(back);
         let pos = match (&clip.flt, from) {
@@ -259,14 +261,14 @@ fn find_start<S: RangeSource + ?Sized>(
                 break;
             }
         }
-        if let Some(s) = &found {
+        if let Some(s) = found {
+            // The audio of the first frame may lie before its video: go back for it too.
             let s0 = clip.sample_at(clip.first_field + (s.index + s.skip) * clip.fields_per_frame);
             let audio_ok = walk
                 .audio
                 .iter()
                 .all(|a| a.packets.first().is_some_and(|p| p.0 <= s0));
             if audio_ok || at_start {
-                let s = found.take().expect("checked");
                 return Ok((walk, s));
             }
         } else if at_start {
@@ -275,6 +277,40 @@ fn find_start<S: RangeSource + ?Sized>(
             ));
         }
         back = back.saturating_mul(4);
+    }
+}
+
+/// The source bytes a cut copies, held whole when they span little of the file.
+struct Span {
+    start: u64,
+    data: Vec<u8>,
+}
+
+impl Span {
+    /// Spans up to this size are read in one piece.
+    const MAX: u64 = 64 << 20;
+
+    fn load<S: RangeSource + ?Sized>(src: &mut S, lo: u64, hi: u64) -> Result<Span> {
+        let data = if hi > lo && hi - lo <= Span::MAX {
+            src.read_at(lo, (hi - lo) as usize)?
+        } else {
+            Vec::new()
+        };
+        Ok(Span { start: lo, data })
+    }
+
+    fn read<S: RangeSource + ?Sized>(
+        &mut self,
+        src: &mut S,
+        pos: u64,
+        len: usize,
+    ) -> Result<Vec<u8>> {
+        let end = self.start + self.data.len() as u64;
+        if pos >= self.start && pos + len as u64 <= end {
+            let at = (pos - self.start) as usize;
+            return Ok(self.data[at..at + len].to_vec());
+        }
+        src.read_at(pos, len)
     }
 }
 
@@ -326,7 +362,7 @@ pub fn cut_gxf<S: RangeSource + ?Sized, W: Write>(
         match walk.step(&mut src, &clip)? {
             None => break,
             Some(Some((i, p))) if i > want_last && random_access(&clip, &p) => {
-                end = end.min(Some(i)).or(Some(i));
+                end = Some(end.map_or(i, |e| e.min(i)));
             }
             Some(_) => {}
         }
@@ -467,13 +503,20 @@ pub fn cut_gxf<S: RangeSource + ?Sized, W: Write>(
     );
     let flt = flt::Flt::build(fields, |f| video_at[(u64::from(f) / fpf) as usize]);
 
+    // The video packets of the cut, and most of its audio, lie back to back: read their
+    // span in one go when it is small, instead of locating to each packet.
+    let (lo, hi) = kept.iter().fold((u64::MAX, 0), |(lo, hi), p| {
+        (lo.min(p.pos), hi.max(p.pos + u64::from(p.len)))
+    });
+    let mut span = Span::load(&mut src, lo, hi)?;
+
     out.write_all(&map.encode()?)?;
     out.write_all(&flt.encode()?)?;
     out.write_all(&umf)?;
     for (_, item) in &items {
         match *item {
             Item::Video(p, field) => {
-                let mut b = src.read_at(p.pos, p.len as usize)?;
+                let mut b = span.read(&mut src, p.pos, p.len as usize)?;
                 let mut pre = p.pre;
                 pre.field = field;
                 pre.timeline = field;
@@ -491,7 +534,8 @@ pub fn cut_gxf<S: RangeSource + ?Sized, W: Write>(
                     if a0 >= a1 {
                         continue;
                     }
-                    let data = src.read_at(
+                    let data = span.read(
+                        &mut src,
                         p.pos + (HEADER + PREAMBLE) as u64 + byte0 + (a0 - start) * bps,
                         ((a1 - a0) * bps) as usize,
                     )?;
