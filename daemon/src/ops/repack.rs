@@ -37,15 +37,19 @@ pub(crate) fn run(ctx: &mut OpContext, p: &RepackParams) -> OpResult<OpOutcome> 
             format!("tape {barcode} is not in a library"),
         ));
     }
+    // A run resumed after a crash during the retirement finds nothing live and the tape
+    // already out of its group: it only finishes the retirement.
+    let live = !ctx.catalog().instances_on_tape(barcode)?.is_empty();
     let group = match (&p.target_group, &tape.group) {
         (Some(g), _) | (None, Some(g)) => g.clone(),
+        (None, None) if !live => String::new(),
         (None, None) => {
             return Err(OpError::invalid(format!(
                 "tape {barcode} belongs to no group: name the group to write to"
             )))
         }
     };
-    if ctx.catalog().get_group(&group)?.is_none() {
+    if live && ctx.catalog().get_group(&group)?.is_none() {
         return Err(OpError::diva(
             DivaStatusCode::DivaErrGroupDoesntExist,
             format!("tape group {group} does not exist"),

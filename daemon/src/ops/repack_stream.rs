@@ -569,6 +569,18 @@ fn write_dest(
         capacity,
         removed,
     } = archive::open_for_write(d, barcode, format, pending_removals)?;
+    if format {
+        // Objects switch to this volume during the pass: the catalog must know it is
+        // formatted before the first of them, or a run after a crash would format it again.
+        env.shared.state.catalog.update_tape(barcode, |t| {
+            t.volume_uuid = Some(volume_uuid.clone());
+            t.scratch = false;
+            if t.capacity_bytes == 0 {
+                t.capacity_bytes = capacity.unwrap_or(0);
+            }
+            Ok(())
+        })?;
+    }
     let mut result = PassResult {
         moved: Vec::new(),
         failed: Vec::new(),
