@@ -1,11 +1,16 @@
 //! repack: the live instances of a tape move to other ACTIVE tapes of a group, and the tape
-//! is then reformatted to scratch (or left EMPTY and DISABLED for the operator). Objects are
-//! read into the data directory in batches bounded by `limits.repack_cache_bytes`, each
-//! batch read in one mount of the source and written in one mount of the destination. An
-//! object switches to its new instance in one catalog transaction, only after the new copy
-//! is on tape with an index covering it and its CRC-32s matched while reading: the object
-//! never has fewer readable instances. A repack that is interrupted runs again and finds only
-//! the instances not moved yet.
+//! is then reformatted to scratch (or left EMPTY and DISABLED for the operator).
+//!
+//! With a second idle drive the source is read on the request's drive and the destination
+//! written on the other, streaming through a bounded memory buffer (see `repack_stream`).
+//! With one drive, and for instances that span tapes, objects are read into the data
+//! directory in batches bounded by `limits.repack_cache_bytes`, each batch read in one mount
+//! of the source and written in one mount of the destination.
+//!
+//! Either way an object switches to its new instance in one catalog transaction, only after
+//! the new copy is on tape with an index covering it and its CRC-32s matched while reading:
+//! the object never has fewer readable instances. A repack that is interrupted runs again
+//! and finds only the instances not moved yet.
 
 use std::collections::{BTreeMap, HashSet};
 
