@@ -18,7 +18,7 @@ use tapelib_ltfs::FormatOptions;
 use time::OffsetDateTime;
 
 use super::archive::{self, Source, WriteJob};
-use super::repack_stream::{self, Item, Tally};
+use super::repack_stream::{self, Item, Origin, Tally};
 use super::restore::{self, Destination};
 use super::tape::{self, lt, Checkpoint};
 use super::{OpContext, OpOutcome};
@@ -199,7 +199,15 @@ fn move_instances(
     if let Some(claim) = &second {
         let (items, rest) = stream_items(ctx, barcode, work)?;
         tracing::info!(source = %barcode, dest_drive = %claim.drive, objects = items.len(), "repack streams to a second drive");
-        let out = repack_stream::stream(ctx, barcode, group, &claim.drive, items, &mut tally)?;
+        let out = repack_stream::stream(
+            ctx,
+            barcode,
+            Origin::Tape,
+            group,
+            &claim.drive,
+            items,
+            &mut tally,
+        )?;
         destinations = out.destinations;
         failed = out.failed;
         work = rest;
@@ -333,7 +341,44 @@ fn move_through_cache(
                 Err(e) => failed.push(format!("{}/{}: {e}", inst.collection, inst.name)),
             }
         }
+        // The staged batch goes out in one mount of the destination, with an index per
+        // sync interval rather than per object.
+        let mut items = Vec::new();
         for (inst, object) in ready {
+            let mut avoid = HashSet::new();
+            for i in ctx.catalog().list_instances(&inst.collection, &inst.name)? {
+                avoid.extend(i.tapes);
+            }
+            items.push(Item {
+                inst: inst.clone(),
+                object: object.clone(),
+                files: object
+                    .files
+                    .iter()
+                    .map(|f| (String::new(), f.clone()))
+                    .collect(),
+                avoid,
+            });
+        }
+        let (_, drive) = ctx.drive_and_library()?;
+        let out = repack_stream::stream(
+            ctx,
+            barcode,
+            Origin::Cache(dir),
+            group,
+            &drive,
+            items,
+            tally,
+        )?;
+        for t in out.destinations {
+            if !destinations.contains(&t) {
+                destinations.push(t);
+            }
+        }
+        failed.extend(out.failed);
+        // What needs another tape than the batch's, or spans tapes, goes one by one.
+        for item in out.left {
+            let (inst, object) = (&item.inst, &item.object);
             Checkpoint::new(ctx).check()?;
             ctx.progress.phase(tally.phase(
                 barcode,
@@ -359,6 +404,8 @@ fn move_through_cache(
                 Err(e) if stops(&e) => return Err(e),
                 Err(e) => failed.push(format!("{}/{}: {e}", inst.collection, inst.name)),
             }
+        }
+        for (inst, _) in batch {
             let _ = std::fs::remove_dir_all(dir.join(inst.id.to_string()));
         }
         next = end;
