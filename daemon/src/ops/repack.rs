@@ -1,11 +1,16 @@
 //! repack: the live instances of a tape move to other ACTIVE tapes of a group, and the tape
-//! is then reformatted to scratch (or left EMPTY and DISABLED for the operator). Objects are
-//! read into the data directory in batches bounded by `limits.repack_cache_bytes`, each
-//! batch read in one mount of the source and written in one mount of the destination. An
-//! object switches to its new instance in one catalog transaction, only after the new copy
-//! is on tape with an index covering it and its CRC-32s matched while reading: the object
-//! never has fewer readable instances. A repack that is interrupted runs again and finds only
-//! the instances not moved yet.
+//! is then reformatted to scratch (or left EMPTY and DISABLED for the operator).
+//!
+//! With a second idle drive the source is read on the request's drive and the destination
+//! written on the other, streaming through a bounded memory buffer (see `repack_stream`).
+//! With one drive, and for instances that span tapes, objects are read into the data
+//! directory in batches bounded by `limits.repack_cache_bytes`, each batch read in one mount
+//! of the source and written in one mount of the destination.
+//!
+//! Either way an object switches to its new instance in one catalog transaction, only after
+//! the new copy is on tape with an index covering it and its CRC-32s matched while reading:
+//! the object never has fewer readable instances. A repack that is interrupted runs again
+//! and finds only the instances not moved yet.
 
 use std::collections::{BTreeMap, HashSet};
 
@@ -13,7 +18,7 @@ use tapelib_ltfs::FormatOptions;
 use time::OffsetDateTime;
 
 use super::archive::{self, Source, WriteJob};
-use super::repack_stream::{self, Item, Tally};
+use super::repack_stream::{self, Item, Origin, Tally};
 use super::restore::{self, Destination};
 use super::tape::{self, lt, Checkpoint};
 use super::{OpContext, OpOutcome};
@@ -37,15 +42,19 @@ pub(crate) fn run(ctx: &mut OpContext, p: &RepackParams) -> OpResult<OpOutcome> 
             format!("tape {barcode} is not in a library"),
         ));
     }
+    // A run resumed after a crash during the retirement finds nothing live and the tape
+    // already out of its group: it only finishes the retirement.
+    let live = !ctx.catalog().instances_on_tape(barcode)?.is_empty();
     let group = match (&p.target_group, &tape.group) {
         (Some(g), _) | (None, Some(g)) => g.clone(),
+        (None, None) if !live => String::new(),
         (None, None) => {
             return Err(OpError::invalid(format!(
                 "tape {barcode} belongs to no group: name the group to write to"
             )))
         }
     };
-    if ctx.catalog().get_group(&group)?.is_none() {
+    if live && ctx.catalog().get_group(&group)?.is_none() {
         return Err(OpError::diva(
             DivaStatusCode::DivaErrGroupDoesntExist,
             format!("tape group {group} does not exist"),
@@ -190,7 +199,15 @@ fn move_instances(
     if let Some(claim) = &second {
         let (items, rest) = stream_items(ctx, barcode, work)?;
         tracing::info!(source = %barcode, dest_drive = %claim.drive, objects = items.len(), "repack streams to a second drive");
-        let out = repack_stream::stream(ctx, barcode, group, &claim.drive, items, &mut tally)?;
+        let out = repack_stream::stream(
+            ctx,
+            barcode,
+            Origin::Tape,
+            group,
+            &claim.drive,
+            items,
+            &mut tally,
+        )?;
         destinations = out.destinations;
         failed = out.failed;
         work = rest;
@@ -324,7 +341,44 @@ fn move_through_cache(
                 Err(e) => failed.push(format!("{}/{}: {e}", inst.collection, inst.name)),
             }
         }
+        // The staged batch goes out in one mount of the destination, with an index per
+        // sync interval rather than per object.
+        let mut items = Vec::new();
         for (inst, object) in ready {
+            let mut avoid = HashSet::new();
+            for i in ctx.catalog().list_instances(&inst.collection, &inst.name)? {
+                avoid.extend(i.tapes);
+            }
+            items.push(Item {
+                inst: inst.clone(),
+                object: object.clone(),
+                files: object
+                    .files
+                    .iter()
+                    .map(|f| (String::new(), f.clone()))
+                    .collect(),
+                avoid,
+            });
+        }
+        let (_, drive) = ctx.drive_and_library()?;
+        let out = repack_stream::stream(
+            ctx,
+            barcode,
+            Origin::Cache(dir),
+            group,
+            &drive,
+            items,
+            tally,
+        )?;
+        for t in out.destinations {
+            if !destinations.contains(&t) {
+                destinations.push(t);
+            }
+        }
+        failed.extend(out.failed);
+        // What needs another tape than the batch's, or spans tapes, goes one by one.
+        for item in out.left {
+            let (inst, object) = (&item.inst, &item.object);
             Checkpoint::new(ctx).check()?;
             ctx.progress.phase(tally.phase(
                 barcode,
@@ -350,6 +404,8 @@ fn move_through_cache(
                 Err(e) if stops(&e) => return Err(e),
                 Err(e) => failed.push(format!("{}/{}: {e}", inst.collection, inst.name)),
             }
+        }
+        for (inst, _) in batch {
             let _ = std::fs::remove_dir_all(dir.join(inst.id.to_string()));
         }
         next = end;

@@ -76,6 +76,15 @@ pub(crate) fn buffer_shape(limit: u64) -> (usize, usize) {
     (chunk as usize, slots as usize)
 }
 
+/// Where a pass reads the objects from.
+#[derive(Clone, Copy)]
+pub(crate) enum Origin<'a> {
+    /// The source tape, in the request's drive (the destination is in another).
+    Tape,
+    /// Copies staged under `<dir>/<instance id>/` (the destination may be in the same drive).
+    Cache(&'a std::path::Path),
+}
+
 enum Msg {
     /// The files of item `n` follow.
     Object(usize),
@@ -91,6 +100,7 @@ enum Msg {
 pub(crate) fn stream(
     ctx: &mut OpContext,
     source: &str,
+    origin: Origin<'_>,
     group: &str,
     dest_drive: &str,
     items: Vec<Item>,
@@ -106,7 +116,9 @@ pub(crate) fn stream(
     let mut filled_once: HashSet<u64> = HashSet::new();
     while !todo.is_empty() {
         Checkpoint::new(ctx).check()?;
-        tape::mount(ctx, source)?;
+        if let Origin::Tape = origin {
+            tape::mount(ctx, source)?;
+        }
         let need: u64 = todo.iter().map(|i| i.object.total_size).sum();
         let no_avoid = HashSet::new();
         let choice = TapeChoice {
@@ -131,8 +143,8 @@ pub(crate) fn stream(
             break;
         }
         let r = run_pass(
-            ctx, &lib, &src_drive, dest_drive, source, group, &dest, pass, chunk, slots, &limits,
-            tally,
+            ctx, &lib, &src_drive, dest_drive, source, origin, group, &dest, pass, chunk, slots,
+            &limits, tally,
         );
         ctx.give_back_tape(&dest.barcode);
         let (pass, result) = r?;
@@ -215,6 +227,7 @@ fn run_pass(
     src_drive: &str,
     dest_drive: &str,
     source: &str,
+    origin: Origin<'_>,
     group: &str,
     dest: &TapeRecord,
     pass: Vec<Item>,
@@ -238,12 +251,17 @@ fn run_pass(
         let barcode = source.to_string();
         let items = items.clone();
         let check = Checkpoint::new(ctx);
+        let cache = match origin {
+            Origin::Tape => None,
+            Origin::Cache(dir) => Some(dir.to_path_buf()),
+        };
         std::thread::Builder::new()
             .name(format!("repack-read-{drive}"))
-            .spawn(move || {
-                tape::on_drive(&lib, &drive, "repack read", move |d| {
+            .spawn(move || match cache {
+                None => tape::on_drive(&lib, &drive, "repack read", move |d| {
                     read_source(d, &barcode, &items, &tx, chunk, &check)
-                })
+                }),
+                Some(dir) => read_cache(&dir, &items, &tx, chunk, &check),
             })
             .map_err(|e| {
                 OpError::diva(
@@ -309,6 +327,61 @@ fn run_pass(
         )
     })?;
     Ok((items, result))
+}
+
+/// Sends the staged copies of the items (under `dir/<instance id>/`) to the writer.
+fn read_cache(
+    dir: &std::path::Path,
+    items: &[Item],
+    tx: &SyncSender<Msg>,
+    chunk: usize,
+    check: &Checkpoint,
+) -> OpResult<()> {
+    for (n, item) in items.iter().enumerate() {
+        check.check()?;
+        if tx.send(Msg::Object(n)).is_err() {
+            return Ok(());
+        }
+        for (_, f) in &item.files {
+            let path = dir.join(item.inst.id.to_string()).join(&f.path);
+            let mut sink = ChunkSink::new(tx, chunk);
+            let r =
+                std::fs::File::open(&path).and_then(|mut file| std::io::copy(&mut file, &mut sink));
+            if sink.closed {
+                return Ok(());
+            }
+            let failure = match r {
+                Ok(len) => {
+                    if !sink.send_rest() {
+                        return Ok(());
+                    }
+                    let crc = sink.hasher.finalize();
+                    (len != f.size || crc != f.crc32).then(|| {
+                        format!(
+                            "{} changed in the repack cache ({len} bytes, CRC-32 {crc:08x})",
+                            f.path
+                        )
+                    })
+                }
+                Err(e) => Some(format!(
+                    "cannot read {} from the repack cache: {e}",
+                    path.display()
+                )),
+            };
+            let msg = match failure {
+                None => Msg::FileEnd,
+                Some(reason) => Msg::Failed(reason),
+            };
+            let failed = matches!(msg, Msg::Failed(_));
+            if tx.send(msg).is_err() {
+                return Ok(());
+            }
+            if failed {
+                break;
+            }
+        }
+    }
+    Ok(())
 }
 
 /// Reads the items' files from the source and sends them to the writer. Ends early (Ok)
@@ -569,6 +642,18 @@ fn write_dest(
         capacity,
         removed,
     } = archive::open_for_write(d, barcode, format, pending_removals)?;
+    if format {
+        // Objects switch to this volume during the pass: the catalog must know it is
+        // formatted before the first of them, or a run after a crash would format it again.
+        env.shared.state.catalog.update_tape(barcode, |t| {
+            t.volume_uuid = Some(volume_uuid.clone());
+            t.scratch = false;
+            if t.capacity_bytes == 0 {
+                t.capacity_bytes = capacity.unwrap_or(0);
+            }
+            Ok(())
+        })?;
+    }
     let mut result = PassResult {
         moved: Vec::new(),
         failed: Vec::new(),
