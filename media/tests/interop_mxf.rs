@@ -348,8 +348,8 @@ fn open_gop_h264_cuts_start_at_an_idr_frame() {
     }
     let dir = tempfile::tempdir().unwrap();
     let src = dir.path().join("open.mxf");
-    // IDR at 0, then open-GOP I-frames (random access flagged) whose leading B-frames
-    // refer to the GOP before them.
+    // IDR frames at 0 and 36 only; between them open-GOP I-frames (random access flagged,
+    // at 10 and 22 in stored order) whose leading B-frames refer to the GOP before them.
     h264_fixture(
         &src,
         3,
@@ -362,15 +362,21 @@ fn open_gop_h264_cuts_start_at_an_idr_frame() {
             "0",
             "-x264-params",
             "open_gop=1",
+            "-force_key_frames",
+            "expr:eq(n,36)",
+            "-forced-idr",
+            "1",
         ],
     );
     assert_eq!(common::probe_errors(&src), "");
     let out = dir.path().join("cut.mxf");
+    // Inside the second open GOP: back to the IDR at 0, forward to the one at 36.
     let r = cut(&src, &out, "10:00:00:15", "10:00:00:16");
-    assert_eq!(
-        r.first_frame, 0,
-        "only the IDR frame starts a decodable cut: {r:?}"
-    );
-    assert!(r.last_frame >= 16, "{r:?}");
-    check_h264_frames(&src, &out, r.first_frame, r.last_frame);
+    assert_eq!((r.first_frame, r.last_frame), (0, 35), "{r:?}");
+    check_h264_frames(&src, &out, 0, 35);
+    // After the second IDR the GOPs are open to the end.
+    let r = cut(&src, &out, "10:00:01:15", "10:00:01:16");
+    assert_eq!((r.first_frame, r.last_frame), (36, 74), "{r:?}");
+    assert_eq!(common::format_timecode(&out), tc_of(36));
+    check_h264_frames(&src, &out, 36, 74);
 }
