@@ -62,7 +62,8 @@ fn mxf() -> &'static Option<Vec<u8>> {
 }
 
 /// H.264 long GOP with B-frames and open-GOP I-frames (random access flagged, leading
-/// pictures referring back), so mutations reach the closed-entry-point scan.
+/// pictures referring back), so mutations reach the closed-entry-point scan and the
+/// picture order count parser.
 fn h264_mxf() -> &'static Option<Vec<u8>> {
     static F: OnceLock<Option<Vec<u8>>> = OnceLock::new();
     F.get_or_init(|| {

@@ -268,11 +268,13 @@ fn h264_fixture(path: &Path, seconds: u32, x264: &[&str]) {
     common::ffmpeg(&args);
 }
 
-/// Checks an H.264 cut like `check_frames`. Decoding is checked with ffprobe: the ffmpeg
-/// command line also reports muxing timestamps, which ffmpeg's own H.264 MXF files get
-/// wrong (temporal offsets of 0), the source as much as any cut of it.
+/// Checks an H.264 cut like `check_frames`. ffmpeg's own H.264 MXF files carry temporal
+/// offsets of 0, so its demuxer stamps them in stored order and the ffmpeg command line
+/// reports the timestamps of the frames flushed at the end; the source is decoded with
+/// timestamps ignored. The cut's index carries the offsets, so it decodes cleanly both ways.
 fn check_h264_frames(src: &Path, out: &Path, first: u64, last: u64) {
     assert_eq!(common::probe_errors(out), "", "decode errors in {out:?}");
+    assert_eq!(common::decode_errors(out), "", "decode errors in {out:?}");
     assert_eq!(common::frame_count(out), last - first + 1);
     let all = common::decoded_md5s(src);
     assert!(last < all.len() as u64, "{last} past {} frames", all.len());
@@ -282,6 +284,7 @@ fn check_h264_frames(src: &Path, out: &Path, first: u64, last: u64) {
         want,
         "decoded frames differ from source frames {first}-{last}"
     );
+    assert_eq!(common::frame_md5s(out, None), want, "presentation order");
 }
 
 fn tc_of(frame: u64) -> String {

@@ -2,6 +2,7 @@
 //! to closed GOPs, and a new file with its own header, body and footer partitions, index
 //! table and random index pack around the original content packages.
 
+mod avc;
 mod klv;
 mod layout;
 mod metadata;
@@ -358,6 +359,7 @@ pub fn cut_mxf<S: RangeSource + ?Sized, W: Write>(
     fill_to(&mut essence_tail, essence_off + (to - from), kag);
     let footer_off = essence_off + (to - from) + essence_tail.len() as u64;
     let mut index = index_segments(&layout, &units, &entries, last - first + 1, from);
+    let index_len = index.len();
     let footer_pack_len =
         partition_pack(template, KIND_FOOTER, &PackFields::default()).len() as u64;
     let mut footer_fill = Vec::new();
@@ -406,7 +408,22 @@ pub fn cut_mxf<S: RangeSource + ?Sized, W: Write>(
 
     out.write_all(&head)?;
     out.write_all(&body)?;
-    copy_stream(&mut src, &mut layout, from, to, out)?;
+    if !entries.is_empty() && avc::carries_avc(&layout.header.value) {
+        // Index entries without temporal offsets get them from the pictures' order
+        // counts, read as the essence passes by.
+        let starts: Vec<u64> = entries.iter().map(|e| e.stream_offset - from).collect();
+        let mut tee = avc::Units::new(&mut *out, &starts);
+        copy_stream(&mut src, &mut layout, from, to, &mut tee)?;
+        let keys = tee.finish();
+        avc::fill_temporal_offsets(&mut entries, &keys);
+        let again = index_segments(&layout, &units, &entries, last - first + 1, from);
+        if again.len() != index_len {
+            return Err(MediaError::media("index table size changed"));
+        }
+        index[..index_len].copy_from_slice(&again);
+    } else {
+        copy_stream(&mut src, &mut layout, from, to, out)?;
+    }
     out.write_all(&essence_tail)?;
     out.write_all(&footer)?;
     out.write_all(&footer_fill)?;
