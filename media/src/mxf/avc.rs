@@ -506,6 +506,80 @@ mod tests {
         assert!(!carries_avc(&pack[..90]));
     }
 
+    /// One edit unit: a picture element holding `nals` as an Annex B stream.
+    fn unit(nals: &[&[u8]]) -> Vec<u8> {
+        let mut es = Vec::new();
+        for n in nals {
+            es.extend_from_slice(&[0, 0, 0, 1]);
+            es.extend_from_slice(n);
+        }
+        let mut u = vec![
+            0x06, 0x0e, 0x2b, 0x34, 0x01, 0x02, 0x01, 0x01, 0x0d, 0x01, 0x03, 0x01, 0x15, 0x01,
+            0x05, 0x00, 0x83, 0, 0,
+        ];
+        u.push(es.len() as u8);
+        u.extend_from_slice(&es);
+        u
+    }
+
+    #[test]
+    fn order_counts_of_an_x264_stream() {
+        // x264 High profile, 64x64, -bf 2: stored I P B(ref) B P, shown I B B P P.
+        let sps: &[u8] = &[
+            0x67, 0x64, 0x00, 0x0a, 0xac, 0xd9, 0x44, 0x26, 0xc0, 0x44, 0x00, 0x00, 0x03, 0x00,
+            0x04, 0x00, 0x00, 0x03, 0x00, 0xc8, 0x3c, 0x48, 0x96, 0x58,
+        ];
+        let pps: &[u8] = &[0x68, 0xef, 0x8f, 0xcb];
+        let slices: [&[u8]; 5] = [
+            &[0x65, 0x88, 0x84, 0x00, 0x77, 0xbc, 0x35, 0xc5, 0x78, 0x61],
+            &[0x41, 0x9a, 0x23, 0x18, 0x85, 0x3f, 0x19, 0x2a, 0x07, 0xe0],
+            &[0x41, 0x9e, 0x41, 0x42, 0x16, 0xff, 0x69, 0xc1],
+            &[0x01, 0x9e, 0x62, 0x44, 0x31, 0xff, 0x6e, 0xc0],
+            &[0x41, 0x9a, 0x64, 0x34, 0x4c, 0x43, 0x1f, 0x1e, 0xdc, 0x42],
+        ];
+        let (_, s) = parse_sps(&unescape(&sps[1..])).unwrap();
+        assert_eq!((s.poc_type, s.frame_mbs_only), (0, true));
+        let mut o = PictureOrder::default();
+        // Slices before their parameter sets say nothing.
+        assert_eq!(o.picture(&unit(&[slices[1]])), None);
+        let mut keys = vec![o.picture(&unit(&[sps, pps, slices[0]]))];
+        for sl in &slices[1..] {
+            keys.push(o.picture(&unit(&[sl])));
+        }
+        assert_eq!(
+            keys,
+            [0, 6, 2, 4, 8].map(|p| Some((1, p))),
+            "order counts in stored order"
+        );
+        let mut e: Vec<IndexEntry> = (0..5).map(|_| entry(0)).collect();
+        fill_temporal_offsets(&mut e, &keys);
+        assert_eq!(
+            e.iter().map(|e| e.temporal_offset).collect::<Vec<_>>(),
+            [0, 1, 1, -2, 0]
+        );
+        // The next IDR restarts the count in a new period.
+        let idr = o.picture(&unit(&[sps, pps, slices[0]]));
+        assert_eq!(idr, Some((2, 0)));
+        // The same units passing through the tee in uneven writes.
+        let mut stream = unit(&[sps, pps, slices[0]]);
+        let mut starts = vec![0u64];
+        for sl in &slices[1..] {
+            starts.push(stream.len() as u64);
+            stream.extend_from_slice(&unit(&[sl]));
+        }
+        let mut out = Vec::new();
+        let mut tee = Units::new(&mut out, &starts);
+        for chunk in stream.chunks(7) {
+            std::io::Write::write_all(&mut tee, chunk).unwrap();
+        }
+        assert_eq!(tee.finish(), keys);
+        assert_eq!(out, stream);
+        // Every truncation of the parameter sets or slice: an answer or None, no panic.
+        for cut in 0..sps.len() {
+            let _ = PictureOrder::default().picture(&unit(&[&sps[..cut], pps, slices[0]]));
+        }
+    }
+
     #[test]
     fn garbage_is_no_picture() {
         let mut o = PictureOrder::default();
