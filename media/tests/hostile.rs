@@ -61,6 +61,46 @@ fn mxf() -> &'static Option<Vec<u8>> {
     })
 }
 
+/// H.264 long GOP with B-frames and open-GOP I-frames (random access flagged, leading
+/// pictures referring back), so mutations reach the closed-entry-point scan and the
+/// picture order count parser.
+fn h264_mxf() -> &'static Option<Vec<u8>> {
+    static F: OnceLock<Option<Vec<u8>>> = OnceLock::new();
+    F.get_or_init(|| {
+        fixture(
+            "h264.mxf",
+            &[
+                "-f",
+                "lavfi",
+                "-i",
+                "testsrc=size=160x128:rate=25:duration=1",
+                "-f",
+                "lavfi",
+                "-i",
+                "sine=sample_rate=48000:duration=1",
+                "-c:v",
+                "libx264",
+                "-pix_fmt",
+                "yuv420p",
+                "-preset",
+                "veryfast",
+                "-g",
+                "6",
+                "-bf",
+                "2",
+                "-sc_threshold",
+                "0",
+                "-x264-params",
+                "open_gop=1",
+                "-c:a",
+                "pcm_s16le",
+                "-timecode",
+                "10:00:00:00",
+            ],
+        )
+    })
+}
+
 fn ts() -> &'static Option<Vec<u8>> {
     static F: OnceLock<Option<Vec<u8>>> = OnceLock::new();
     F.get_or_init(|| {
@@ -195,6 +235,13 @@ proptest! {
     }
 
     #[test]
+    fn mutated_h264_mxf_never_panics(m in mutations()) {
+        let Some(base) = h264_mxf() else { return Ok(()) };
+        let mut data = mutate(base, &m);
+        no_panic(cut_mxf(&mut data, &range(), &mut Vec::new()));
+    }
+
+    #[test]
     fn mutated_ts_never_panics(m in mutations()) {
         let Some(base) = ts() else { return Ok(()) };
         let mut data = mutate(base, &m);
@@ -221,6 +268,10 @@ fn the_unmutated_fixtures_cut() {
     let Some(base) = mxf() else { return };
     let r = cut_mxf(&mut base.clone(), &range(), &mut Vec::new()).unwrap();
     assert!(r.first_frame <= 8 && r.last_frame >= 14);
+    let Some(base) = h264_mxf() else { return };
+    let r = cut_mxf(&mut base.clone(), &range(), &mut Vec::new()).unwrap();
+    // Open GOPs throughout: only the IDR frame at 0 starts a cut.
+    assert!(r.first_frame == 0 && r.last_frame >= 14, "{r:?}");
     let Some(base) = ts() else { return };
     let r = cut_ts(&mut base.clone(), &range(), &mut Vec::new()).unwrap();
     assert!(r.first_frame <= 8 && r.last_frame >= 14);

@@ -247,3 +247,139 @@ fn ranges_outside_the_clip_are_invalid() {
         );
     }
 }
+
+/// An H.264 fixture of `seconds` at 25 fps, 320x240 4:2:0, start timecode 10:00:00:00,
+/// with PCM audio; `x264` adds encoder options.
+fn h264_fixture(path: &Path, seconds: u32, x264: &[&str]) {
+    let video = format!("testsrc=size=320x240:rate=25:duration={seconds}");
+    let audio = format!("sine=frequency=440:sample_rate=48000:duration={seconds}");
+    let mut args = vec![
+        "-f", "lavfi", "-i", &video, "-f", "lavfi", "-i", &audio, "-c:v", "libx264", "-pix_fmt",
+        "yuv420p", "-preset", "veryfast",
+    ];
+    args.extend_from_slice(x264);
+    args.extend_from_slice(&[
+        "-c:a",
+        "pcm_s16le",
+        "-timecode",
+        "10:00:00:00",
+        path.to_str().unwrap(),
+    ]);
+    common::ffmpeg(&args);
+}
+
+/// Checks an H.264 cut like `check_frames`. ffmpeg's own H.264 MXF files carry temporal
+/// offsets of 0, so its demuxer stamps them in stored order and the ffmpeg command line
+/// reports the timestamps of the frames flushed at the end; the source is decoded with
+/// timestamps ignored. The cut's index carries the offsets, so it decodes cleanly both ways.
+fn check_h264_frames(src: &Path, out: &Path, first: u64, last: u64) {
+    assert_eq!(common::probe_errors(out), "", "decode errors in {out:?}");
+    assert_eq!(common::decode_errors(out), "", "decode errors in {out:?}");
+    assert_eq!(common::frame_count(out), last - first + 1);
+    let all = common::decoded_md5s(src);
+    assert!(last < all.len() as u64, "{last} past {} frames", all.len());
+    let want = &all[first as usize..=last as usize];
+    assert_eq!(
+        common::decoded_md5s(out),
+        want,
+        "decoded frames differ from source frames {first}-{last}"
+    );
+    assert_eq!(common::frame_md5s(out, None), want, "presentation order");
+}
+
+fn tc_of(frame: u64) -> String {
+    format!("10:00:{:02}:{:02}", frame / 25, frame % 25)
+}
+
+#[test]
+fn long_gop_h264_with_audio_cuts_on_idr_frames() {
+    if !common::tools() {
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let src = dir.path().join("h264.mxf");
+    h264_fixture(&src, 6, &["-g", "12", "-bf", "2", "-sc_threshold", "0"]);
+    assert_eq!(common::probe_errors(&src), "");
+    let out = dir.path().join("cut.mxf");
+    // IDR frames every 12: frames 31..=53 widen to 24..=59.
+    let r = cut(&src, &out, "10:00:01:06", "10:00:02:03");
+    assert_eq!((r.first_frame, r.last_frame), (24, 59), "{r:?}");
+    assert_eq!(r.first_timecode, tc_of(24));
+    assert_eq!(r.last_timecode, tc_of(59));
+    assert_eq!(common::format_timecode(&out), tc_of(24));
+    check_h264_frames(&src, &out, 24, 59);
+    assert!(r.bytes_read * 2 < r.source_size, "{r:?}");
+    // Audio: as many seconds as the video.
+    let audio = common::audio_s16(&out);
+    assert_eq!(audio.len(), 36 * 1920 * 2, "48 kHz mono s16 for 36 frames");
+
+    // A cut of the cut starts counting at its own start timecode.
+    let mut s = FileSource::open(&out).unwrap();
+    let again = dir.path().join("again.mxf");
+    let mut f = std::fs::File::create(&again).unwrap();
+    let r2 = cut_auto(
+        &mut s,
+        &TimecodeRange::parse(&tc_of(37), &tc_of(37)).unwrap(),
+        &mut f,
+    )
+    .unwrap();
+    assert_eq!((r2.first_frame, r2.last_frame), (12, 23), "{r2:?}");
+    assert_eq!(common::format_timecode(&again), tc_of(36));
+    check_h264_frames(&out, &again, 12, 23);
+}
+
+#[test]
+fn intra_h264_cuts_are_frame_exact() {
+    if !common::tools() {
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let src = dir.path().join("intra.mxf");
+    h264_fixture(&src, 2, &["-x264-params", "keyint=1"]);
+    let out = dir.path().join("cut.mxf");
+    let r = cut(&src, &out, "10:00:00:07", "10:00:00:11");
+    assert_eq!((r.first_frame, r.last_frame), (7, 11));
+    assert_eq!(common::format_timecode(&out), "10:00:00:07");
+    check_h264_frames(&src, &out, 7, 11);
+    assert!(r.bytes_read < r.source_size / 3, "{r:?}");
+}
+
+#[test]
+fn open_gop_h264_cuts_start_at_an_idr_frame() {
+    if !common::tools() {
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let src = dir.path().join("open.mxf");
+    // IDR frames at 0 and 36 only; between them open-GOP I-frames (random access flagged,
+    // at 10 and 22 in stored order) whose leading B-frames refer to the GOP before them.
+    h264_fixture(
+        &src,
+        3,
+        &[
+            "-g",
+            "12",
+            "-bf",
+            "2",
+            "-sc_threshold",
+            "0",
+            "-x264-params",
+            "open_gop=1",
+            "-force_key_frames",
+            "expr:eq(n,36)",
+            "-forced-idr",
+            "1",
+        ],
+    );
+    assert_eq!(common::probe_errors(&src), "");
+    let out = dir.path().join("cut.mxf");
+    // Inside the second open GOP: back to the IDR at 0, forward to the one at 36.
+    let r = cut(&src, &out, "10:00:00:15", "10:00:00:16");
+    assert_eq!((r.first_frame, r.last_frame), (0, 35), "{r:?}");
+    check_h264_frames(&src, &out, 0, 35);
+    // After the second IDR the GOPs are open to the end.
+    let r = cut(&src, &out, "10:00:01:15", "10:00:01:16");
+    assert_eq!((r.first_frame, r.last_frame), (36, 74), "{r:?}");
+    assert_eq!(common::format_timecode(&out), tc_of(36));
+    check_h264_frames(&src, &out, 36, 74);
+}

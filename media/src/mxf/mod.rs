@@ -2,6 +2,7 @@
 //! to closed GOPs, and a new file with its own header, body and footer partitions, index
 //! table and random index pack around the original content packages.
 
+mod avc;
 mod klv;
 mod layout;
 mod metadata;
@@ -91,6 +92,44 @@ impl Units {
             Units::Variable { .. } => Ok(layout.entry(src, i)?.flags & RANDOM_ACCESS != 0),
         }
     }
+
+    /// Whether a cut may start (or the previous cut end) at edit unit `i`: a random access
+    /// point none of whose following pictures, up to the next one, refer back past it.
+    /// Open-GOP I-frames (MPEG-2 without closed_gop, H.264 non-IDR I with recovery point)
+    /// carry the random access flag too, but their leading B-pictures' key frame offsets
+    /// (ST 377-1) point to the key frame before them; a cut there would not decode.
+    fn closed_entry<S: RangeSource + ?Sized>(
+        &self,
+        src: &mut S,
+        layout: &mut Layout,
+        i: u64,
+    ) -> Result<bool> {
+        if !self.random_access(src, layout, i)? {
+            return Ok(false);
+        }
+        if let Units::Constant { .. } = self {
+            return Ok(true);
+        }
+        let mut j = i + 1;
+        while j < self.count() {
+            let e = layout.entry(src, j)?;
+            if e.flags & RANDOM_ACCESS != 0 {
+                break;
+            }
+            if leads_before(j, e.key_frame_offset, i) {
+                return Ok(false);
+            }
+            j += 1;
+        }
+        Ok(true)
+    }
+}
+
+/// Whether edit unit `j`, whose key frame is `key_frame_offset` units away, needs a picture
+/// before edit unit `start`.
+fn leads_before(j: u64, key_frame_offset: i8, start: u64) -> bool {
+    j.checked_add_signed(i64::from(key_frame_offset))
+        .is_none_or(|k| k < start)
 }
 
 /// Copies stream bytes `[from, to)` of the body stream to `out`.
@@ -235,7 +274,7 @@ pub fn cut_mxf<S: RangeSource + ?Sized, W: Write>(
     let total = units.count();
     let (want_first, want_last) = range.frames_in_clip(rate, start_tc, total)?;
     let mut first = want_first;
-    while !units.random_access(&mut src, &mut layout, first)? {
+    while !units.closed_entry(&mut src, &mut layout, first)? {
         if first == 0 {
             return Err(MediaError::media(
                 "no random access point (closed GOP) at or before the in point",
@@ -244,7 +283,7 @@ pub fn cut_mxf<S: RangeSource + ?Sized, W: Write>(
         first -= 1;
     }
     let mut last = want_last;
-    while last + 1 < total && !units.random_access(&mut src, &mut layout, last + 1)? {
+    while last + 1 < total && !units.closed_entry(&mut src, &mut layout, last + 1)? {
         last += 1;
     }
     let from = units.offset(&mut src, &mut layout, first)?;
@@ -320,6 +359,7 @@ pub fn cut_mxf<S: RangeSource + ?Sized, W: Write>(
     fill_to(&mut essence_tail, essence_off + (to - from), kag);
     let footer_off = essence_off + (to - from) + essence_tail.len() as u64;
     let mut index = index_segments(&layout, &units, &entries, last - first + 1, from);
+    let index_len = index.len();
     let footer_pack_len =
         partition_pack(template, KIND_FOOTER, &PackFields::default()).len() as u64;
     let mut footer_fill = Vec::new();
@@ -368,7 +408,22 @@ pub fn cut_mxf<S: RangeSource + ?Sized, W: Write>(
 
     out.write_all(&head)?;
     out.write_all(&body)?;
-    copy_stream(&mut src, &mut layout, from, to, out)?;
+    if !entries.is_empty() && avc::carries_avc(&layout.header.value) {
+        // Index entries without temporal offsets get them from the pictures' order
+        // counts, read as the essence passes by.
+        let starts: Vec<u64> = entries.iter().map(|e| e.stream_offset - from).collect();
+        let mut tee = avc::Units::new(&mut *out, &starts);
+        copy_stream(&mut src, &mut layout, from, to, &mut tee)?;
+        let keys = tee.finish();
+        avc::fill_temporal_offsets(&mut entries, &keys);
+        let again = index_segments(&layout, &units, &entries, last - first + 1, from);
+        if again.len() != index_len {
+            return Err(MediaError::media("index table size changed"));
+        }
+        index[..index_len].copy_from_slice(&again);
+    } else {
+        copy_stream(&mut src, &mut layout, from, to, out)?;
+    }
     out.write_all(&essence_tail)?;
     out.write_all(&footer)?;
     out.write_all(&footer_fill)?;
@@ -392,4 +447,22 @@ pub fn cut_mxf<S: RangeSource + ?Sized, W: Write>(
         source_size: src.len(),
         bytes_written: written,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::leads_before;
+
+    #[test]
+    fn leading_pictures_of_an_open_gop_reach_before_their_i_frame() {
+        // ffmpeg's H.264 open GOP: I at 10, B at 11 pointing to the key frame at 0.
+        assert!(leads_before(11, -11, 10));
+        // The P after an IDR at 12 points to it.
+        assert!(!leads_before(13, -1, 12));
+        assert!(!leads_before(12, 0, 12));
+        // Offsets before the first edit unit are out of the clip.
+        assert!(leads_before(2, -5, 0));
+        assert!(!leads_before(0, 0, 0));
+        assert!(!leads_before(3, 127, 3));
+    }
 }

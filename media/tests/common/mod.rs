@@ -138,6 +138,33 @@ pub fn frame_md5s(path: &Path, frames: Option<(u64, u64)>) -> Vec<String> {
         .collect()
 }
 
+/// MD5s of every decoded video frame as the decoder outputs them, whatever their
+/// timestamps. ffmpeg's MXF muxer writes H.264 index entries with temporal offset 0, so its
+/// demuxer gives the pictures the decode-order timestamps and the frames the decoder
+/// flushes at the end share one: a constant-rate output would drop them.
+pub fn decoded_md5s(path: &Path) -> Vec<String> {
+    let out = Command::new("ffmpeg")
+        .args(["-nostdin", "-v", "quiet", "-i"])
+        .arg(path)
+        .args([
+            "-map",
+            "0:v:0",
+            "-fps_mode",
+            "passthrough",
+            "-f",
+            "framemd5",
+            "-",
+        ])
+        .output()
+        .expect("framemd5");
+    assert!(out.status.success(), "framemd5 of {path:?}");
+    String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .filter(|l| !l.starts_with('#'))
+        .filter_map(|l| l.rsplit(',').next().map(|s| s.trim().to_string()))
+        .collect()
+}
+
 /// What ffprobe complains about while decoding every frame of every stream (empty when
 /// clean). GXF files are checked this way: the ffmpeg command line reports the GXF
 /// demuxer's end-of-file return (-1) as "Operation not permitted" for any GXF file over a
