@@ -12,6 +12,7 @@ mod import;
 mod insert;
 pub mod partial_restore;
 mod repack;
+mod repack_stage;
 mod repack_stream;
 mod restore;
 mod tape;

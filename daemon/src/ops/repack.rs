@@ -4,8 +4,10 @@
 //! With a second idle drive the source is read on the request's drive and the destination
 //! written on the other, streaming through a bounded memory buffer (see `repack_stream`).
 //! With one drive, and for instances that span tapes, objects are read into the data
-//! directory in batches bounded by `limits.repack_cache_bytes`, each batch read in one mount
-//! of the source and written in one mount of the destination.
+//! directory in batches bounded by `limits.repack_cache_bytes`: the instances of a batch
+//! lying wholly on the source are read in one mount of it, in tape position order
+//! (`repack_stage`); those spanning tapes mount each of their tapes. The batch is then
+//! written in one mount of the destination.
 //!
 //! Either way an object switches to its new instance in one catalog transaction, only after
 //! the new copy is on tape with an index covering it and its CRC-32s matched while reading:
@@ -18,6 +20,7 @@ use tapelib_ltfs::FormatOptions;
 use time::OffsetDateTime;
 
 use super::archive::{self, Source, WriteJob};
+use super::repack_stage;
 use super::repack_stream::{self, Item, Origin, Tally};
 use super::restore::{self, Destination};
 use super::tape::{self, lt, Checkpoint};
@@ -316,8 +319,28 @@ fn move_through_cache(
             end += 1;
         }
         let batch = &work[next..end];
+        // Instances wholly on the source are staged together in one mount of it; those
+        // spanning tapes are read one by one, mounting each of their tapes.
+        let (whole, spanning): (Vec<_>, Vec<_>) = batch
+            .iter()
+            .map(|(i, o)| (i, o))
+            .partition(|(i, _)| repack_stage::wholly_on(i, barcode));
         let mut ready = Vec::new();
-        for (inst, object) in batch {
+        if !whole.is_empty() {
+            Checkpoint::new(ctx).check()?;
+            ctx.progress.phase(tally.phase(
+                barcode,
+                &format!("reading {} objects into the cache", whole.len()),
+            ));
+            let staged = repack_stage::stage(ctx, barcode, &whole, &cache)?;
+            for ((inst, object), failure) in whole.into_iter().zip(staged) {
+                match failure {
+                    None => ready.push((inst, object)),
+                    Some(e) => failed.push(format!("{}/{}: {e}", inst.collection, inst.name)),
+                }
+            }
+        }
+        for (inst, object) in spanning {
             Checkpoint::new(ctx).check()?;
             ctx.progress.phase(tally.phase(
                 barcode,
@@ -341,6 +364,13 @@ fn move_through_cache(
                 Err(e) => failed.push(format!("{}/{}: {e}", inst.collection, inst.name)),
             }
         }
+        // Write in source order, whichever way each object was staged.
+        let order: std::collections::HashMap<u64, usize> = batch
+            .iter()
+            .enumerate()
+            .map(|(n, (i, _))| (i.id, n))
+            .collect();
+        ready.sort_by_key(|(i, _)| order.get(&i.id).copied());
         // The staged batch goes out in one mount of the destination, with an index per
         // sync interval rather than per object.
         let mut items = Vec::new();
