@@ -2,51 +2,14 @@
 //! report of a clean verify, then of a verify that finds a byte flipped on the simulated
 //! cartridge, as TSV (DuraCloud's form) and as JSON, and the refusals.
 
-use std::io::{Read, Write};
-use std::net::{TcpListener, TcpStream};
 use std::path::Path;
-use std::process::{Child, Command, Stdio};
+use std::process::Command;
 use std::time::{Duration, Instant};
 
 use serde_json::{json, Value};
 
-const SIM: &str = r#"
-storage_slots = 4
-ie_slots = 1
-time_scale = 0.0
-
-[[drive]]
-generation = "LTO-8"
-serial = "1013000001"
-
-[[cartridge]]
-barcode = "A00001L8"
-slot = 1
-
-[[cartridge]]
-barcode = "A00002L8"
-slot = 2
-"#;
-
-struct Daemon {
-    child: Child,
-    rest: String,
-    dir: tempfile::TempDir,
-}
-
-impl Drop for Daemon {
-    fn drop(&mut self) {
-        if let Ok(None) = self.child.try_wait() {
-            let _ = self.child.kill();
-            let _ = self.child.wait();
-        }
-    }
-}
-
-fn free_port() -> u16 {
-    let listener = TcpListener::bind("127.0.0.1:0").expect("bind a free port");
-    listener.local_addr().expect("local address").port()
-}
+mod rest_common;
+use rest_common::{exchange, free_port, spawn, Daemon, SIM};
 
 fn start() -> Daemon {
     let dir = tempfile::tempdir().expect("temp dir");
@@ -90,34 +53,10 @@ device = {{ sim = "drive0" }}
     );
     let path = dir.path().join("tapelibd.toml");
     std::fs::write(&path, config).expect("write daemon config");
-    let child = Command::new(env!("CARGO_BIN_EXE_tapelibd"))
-        .arg("--config")
-        .arg(&path)
-        .env("RUST_LOG", "warn")
-        .stdin(Stdio::null())
-        .stdout(Stdio::null())
-        .stderr(Stdio::inherit())
-        .spawn()
-        .expect("tapelibd starts");
-    let mut d = Daemon {
-        child,
-        rest: format!("127.0.0.1:{rest}"),
-        dir,
-    };
-    let deadline = Instant::now() + Duration::from_secs(30);
-    loop {
-        if let Ok(Some(status)) = d.child.try_wait() {
-            panic!("tapelibd exited early: {status}");
-        }
-        if TcpStream::connect(&d.rest).is_ok() {
-            return d;
-        }
-        assert!(Instant::now() < deadline, "REST never listened");
-        std::thread::sleep(Duration::from_millis(50));
-    }
+    spawn(&path, dir, rest)
 }
 
-/// One HTTP/1.1 exchange (`Connection: close`): status, lowercased header block, body.
+/// One HTTP/1.1 exchange: status, lowercased header block, body.
 fn http(
     d: &Daemon,
     method: &str,
@@ -126,57 +65,15 @@ fn http(
     accept: &str,
     body: Option<&Value>,
 ) -> (u16, String, String) {
-    let mut s = TcpStream::connect(&d.rest).expect("connect");
-    s.set_read_timeout(Some(Duration::from_secs(30)))
-        .expect("timeout");
-    let mut head = format!(
-        "{method} {path} HTTP/1.1\r\nHost: {}\r\nConnection: close\r\nAccept: {accept}\r\n",
-        d.rest
-    );
-    if let Some(t) = token {
-        head.push_str(&format!("Authorization: {t}\r\n"));
-    }
     let body = body.map(|b| b.to_string());
-    if let Some(b) = &body {
-        head.push_str(&format!(
-            "Content-Type: application/json\r\nContent-Length: {}\r\n",
-            b.len()
-        ));
-    }
-    head.push_str("\r\n");
-    s.write_all(head.as_bytes()).expect("write");
-    if let Some(b) = &body {
-        s.write_all(b.as_bytes()).expect("write body");
-    }
-    let mut raw = Vec::new();
-    let _ = s.read_to_end(&mut raw);
-    let text = String::from_utf8_lossy(&raw).to_string();
-    let status: u16 = text
-        .split_whitespace()
-        .nth(1)
-        .and_then(|c| c.parse().ok())
-        .unwrap_or_else(|| panic!("no status in {text:?}"));
-    let (headers, body) = text.split_once("\r\n\r\n").unwrap_or((&text, ""));
-    let headers = headers.to_ascii_lowercase();
-    let body = if headers.contains("transfer-encoding: chunked") {
-        dechunk(body)
-    } else {
-        body.to_string()
-    };
-    (status, headers, body)
-}
-
-fn dechunk(mut s: &str) -> String {
-    let mut out = String::new();
-    while let Some((len, rest)) = s.split_once("\r\n") {
-        let n = usize::from_str_radix(len.trim(), 16).unwrap_or(0);
-        if n == 0 || rest.len() < n {
-            break;
-        }
-        out.push_str(&rest[..n]);
-        s = rest[n..].trim_start_matches("\r\n");
-    }
-    out
+    exchange(
+        d,
+        method,
+        path,
+        token,
+        accept,
+        body.as_deref().map(str::as_bytes),
+    )
 }
 
 fn json_call(d: &Daemon, method: &str, path: &str, token: &str, body: Option<Value>) -> Value {

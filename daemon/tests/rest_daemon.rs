@@ -2,52 +2,15 @@
 //! every role against every mutating route (from the facade's own route list), bad input
 //! and the OpenAPI document.
 
-use std::io::{Read, Write};
-use std::net::{TcpListener, TcpStream};
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+use std::process::Command;
 use std::time::{Duration, Instant};
 
 use serde_json::{json, Value};
 use tapelib_proto::v1::Role;
 
-const SIM: &str = r#"
-storage_slots = 4
-ie_slots = 1
-time_scale = 0.0
-
-[[drive]]
-generation = "LTO-8"
-serial = "1013000001"
-
-[[cartridge]]
-barcode = "A00001L8"
-slot = 1
-
-[[cartridge]]
-barcode = "A00002L8"
-slot = 2
-"#;
-
-struct Daemon {
-    child: Child,
-    rest: String,
-    dir: tempfile::TempDir,
-}
-
-impl Drop for Daemon {
-    fn drop(&mut self) {
-        if let Ok(None) = self.child.try_wait() {
-            let _ = self.child.kill();
-            let _ = self.child.wait();
-        }
-    }
-}
-
-fn free_port() -> u16 {
-    let listener = TcpListener::bind("127.0.0.1:0").expect("bind a free port");
-    listener.local_addr().expect("local address").port()
-}
+mod rest_common;
+use rest_common::{exchange, free_port, spawn, Daemon, SIM};
 
 fn write_config(dir: &Path, grpc: u16, rest: u16) -> PathBuf {
     std::fs::write(dir.join("sim.toml"), SIM).expect("write simulator config");
@@ -103,59 +66,8 @@ fn http(
     token: Option<&str>,
     body: Option<&[u8]>,
 ) -> (u16, Value) {
-    let mut s = TcpStream::connect(&d.rest).expect("connect");
-    s.set_read_timeout(Some(Duration::from_secs(30)))
-        .expect("timeout");
-    let mut head = format!(
-        "{method} {path} HTTP/1.1\r\nHost: {}\r\nConnection: close\r\nAccept: application/json\r\n",
-        d.rest
-    );
-    if let Some(t) = token {
-        head.push_str(&format!("Authorization: {t}\r\n"));
-    }
-    if let Some(b) = body {
-        head.push_str(&format!(
-            "Content-Type: application/json\r\nContent-Length: {}\r\n",
-            b.len()
-        ));
-    }
-    head.push_str("\r\n");
-    s.write_all(head.as_bytes()).expect("write");
-    if let Some(b) = body {
-        // A refused huge body may close the connection early; that is an answer too.
-        let _ = s.write_all(b);
-    }
-    let mut raw = Vec::new();
-    let _ = s.read_to_end(&mut raw);
-    let text = String::from_utf8_lossy(&raw).to_string();
-    let status: u16 = text
-        .split_whitespace()
-        .nth(1)
-        .and_then(|c| c.parse().ok())
-        .unwrap_or_else(|| panic!("no status in {text:?}"));
-    let (headers, body) = text.split_once("\r\n\r\n").unwrap_or((&text, ""));
-    let body = if headers
-        .to_ascii_lowercase()
-        .contains("transfer-encoding: chunked")
-    {
-        dechunk(body)
-    } else {
-        body.to_string()
-    };
+    let (status, _, body) = exchange(d, method, path, token, "application/json", body);
     (status, serde_json::from_str(&body).unwrap_or(Value::Null))
-}
-
-fn dechunk(mut s: &str) -> String {
-    let mut out = String::new();
-    while let Some((len, rest)) = s.split_once("\r\n") {
-        let n = usize::from_str_radix(len.trim(), 16).unwrap_or(0);
-        if n == 0 || rest.len() < n {
-            break;
-        }
-        out.push_str(&rest[..n]);
-        s = rest[n..].trim_start_matches("\r\n");
-    }
-    out
 }
 
 fn post(d: &Daemon, path: &str, token: Option<&str>, body: Value) -> (u16, Value) {
@@ -166,32 +78,7 @@ fn start() -> Daemon {
     let dir = tempfile::tempdir().expect("temp dir");
     let (grpc, rest) = (free_port(), free_port());
     let config = write_config(dir.path(), grpc, rest);
-    let child = Command::new(env!("CARGO_BIN_EXE_tapelibd"))
-        .arg("--config")
-        .arg(&config)
-        .env("RUST_LOG", "warn")
-        .stdin(Stdio::null())
-        .stdout(Stdio::null())
-        .stderr(Stdio::inherit())
-        .spawn()
-        .expect("tapelibd starts");
-    let mut d = Daemon {
-        child,
-        rest: format!("127.0.0.1:{rest}"),
-        dir,
-    };
-    let deadline = Instant::now() + Duration::from_secs(30);
-    loop {
-        if let Ok(Some(status)) = d.child.try_wait() {
-            panic!("tapelibd exited early: {status}");
-        }
-        if TcpStream::connect(&d.rest).is_ok() {
-            break;
-        }
-        assert!(Instant::now() < deadline, "REST never listened");
-        std::thread::sleep(Duration::from_millis(50));
-    }
-    d
+    spawn(&config, dir, rest)
 }
 
 fn login(d: &Daemon, user: &str, password: &str) -> String {

@@ -3,12 +3,15 @@
 //! plain HTTP on a non-loopback address and unreadable certificate files stop the start.
 
 use std::io::{Read, Write};
-use std::net::{TcpListener, TcpStream};
+use std::net::TcpStream;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Output, Stdio};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use serde_json::{json, Value};
+
+mod rest_common;
+use rest_common::{free_port, wait_listening};
 
 const SIM: &str = r#"
 storage_slots = 2
@@ -23,11 +26,6 @@ serial = "1013000001"
 barcode = "A00001L8"
 slot = 1
 "#;
-
-fn free_port() -> u16 {
-    let listener = TcpListener::bind("127.0.0.1:0").expect("bind a free port");
-    listener.local_addr().expect("local address").port()
-}
 
 /// A daemon configuration with gRPC on `grpc` and no REST address (tests give `--rest`).
 fn write_config(dir: &Path, grpc: u16) -> PathBuf {
@@ -103,20 +101,6 @@ impl Drop for Running {
     }
 }
 
-fn wait_listening(child: &mut Running, addr: &str) {
-    let deadline = Instant::now() + Duration::from_secs(30);
-    loop {
-        if let Ok(Some(status)) = child.0.try_wait() {
-            panic!("tapelibd exited early: {status}");
-        }
-        if TcpStream::connect(addr).is_ok() {
-            return;
-        }
-        assert!(Instant::now() < deadline, "REST never listened on {addr}");
-        std::thread::sleep(Duration::from_millis(50));
-    }
-}
-
 #[test]
 fn https_login_works_and_plain_http_gets_no_answer() {
     let dir = tempfile::tempdir().expect("temp dir");
@@ -141,7 +125,7 @@ fn https_login_works_and_plain_http_gets_no_answer() {
             .spawn()
             .expect("tapelibd starts"),
     );
-    wait_listening(&mut daemon, &addr);
+    wait_listening(&mut daemon.0, &addr);
     let password = std::fs::read_to_string(dir.path().join("initial-sysadmin-password"))
         .expect("password file")
         .trim()
@@ -271,5 +255,5 @@ fn plain_http_off_loopback_and_bad_certificate_files_stop_the_start() {
             .expect("tapelibd starts"),
     );
     let port = wide.rsplit(':').next().expect("port");
-    wait_listening(&mut daemon, &format!("127.0.0.1:{port}"));
+    wait_listening(&mut daemon.0, &format!("127.0.0.1:{port}"));
 }
