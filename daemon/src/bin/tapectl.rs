@@ -32,7 +32,7 @@ use tapelib_proto::v1::{
     RequestState, RequestType, SubmitArchiveRequest, SubmitCopyRequest, SubmitDeleteRequest,
     SubmitEjectRequest, SubmitInsertRequest, SubmitRestoreRequest, WatchRequestRequest,
 };
-use tapelib_proto::v1::{LoginRequest, LogoutRequest};
+use tapelib_proto::v1::{LoginRequest, LogoutRequest, PageInfo};
 
 #[derive(Debug, Parser)]
 #[command(name = "tapectl", version, about = "Operate a tapelib daemon")]
@@ -1381,33 +1381,54 @@ async fn submit(channel: AuthedChannel, command: Command, json_out: bool) -> Res
     submitted(channel, id, &opts, json_out).await
 }
 
+/// Every page of a listing when no page is asked for, else just that page: `fetch` returns
+/// one page's items and its page info.
+async fn collect_pages<T, F, Fut>(
+    paging: &PageOpts,
+    mut fetch: F,
+) -> Result<(Vec<T>, Option<PageInfo>)>
+where
+    F: FnMut(PageRequest) -> Fut,
+    Fut: std::future::Future<Output = Result<(Vec<T>, Option<PageInfo>), tonic::Status>>,
+{
+    let mut all = Vec::new();
+    let mut page = paging.page.unwrap_or(1);
+    loop {
+        let (items, info) = fetch(PageRequest {
+            page,
+            size: paging.size,
+        })
+        .await
+        .map_err(CallError::from)?;
+        all.extend(items);
+        match info {
+            Some(p) if p.has_more && paging.page.is_none() => page += 1,
+            info => return Ok((all, info)),
+        }
+    }
+}
+
 async fn requests(
     channel: AuthedChannel,
     json_out: bool,
     filter: ListRequestsRequest,
     paging: &PageOpts,
 ) -> Result<String> {
-    let mut client = RequestServiceClient::new(channel);
-    let mut all = Vec::new();
-    let mut page = paging.page.unwrap_or(1);
-    let info = loop {
-        let resp = client
-            .list_requests(ListRequestsRequest {
-                page: Some(PageRequest {
-                    page,
-                    size: paging.size,
-                }),
-                ..filter.clone()
-            })
-            .await
-            .map_err(CallError::from)?
-            .into_inner();
-        all.extend(resp.requests);
-        match resp.page {
-            Some(p) if p.has_more && paging.page.is_none() => page += 1,
-            info => break info,
+    let client = RequestServiceClient::new(channel);
+    let (all, info) = collect_pages(paging, |page| {
+        let (mut client, filter) = (client.clone(), filter.clone());
+        async move {
+            let r = client
+                .list_requests(ListRequestsRequest {
+                    page: Some(page),
+                    ..filter
+                })
+                .await?
+                .into_inner();
+            Ok((r.requests, r.page))
         }
-    };
+    })
+    .await?;
     if json_out {
         return pretty(&cli::json::requests(&all, info.as_ref()));
     }
@@ -1420,27 +1441,21 @@ async fn objects(
     filter: ListObjectsRequest,
     paging: &PageOpts,
 ) -> Result<String> {
-    let mut client = ObjectServiceClient::new(channel);
-    let mut all = Vec::new();
-    let mut page = paging.page.unwrap_or(1);
-    let info = loop {
-        let resp = client
-            .list_objects(ListObjectsRequest {
-                page: Some(PageRequest {
-                    page,
-                    size: paging.size,
-                }),
-                ..filter.clone()
-            })
-            .await
-            .map_err(CallError::from)?
-            .into_inner();
-        all.extend(resp.objects);
-        match resp.page {
-            Some(p) if p.has_more && paging.page.is_none() => page += 1,
-            info => break info,
+    let client = ObjectServiceClient::new(channel);
+    let (all, info) = collect_pages(paging, |page| {
+        let (mut client, filter) = (client.clone(), filter.clone());
+        async move {
+            let r = client
+                .list_objects(ListObjectsRequest {
+                    page: Some(page),
+                    ..filter
+                })
+                .await?
+                .into_inner();
+            Ok((r.objects, r.page))
         }
-    };
+    })
+    .await?;
     if json_out {
         return pretty(&cli::json::objects(&all, info.as_ref()));
     }
@@ -1453,27 +1468,21 @@ async fn audit(
     filter: ListAuditLogRequest,
     paging: &PageOpts,
 ) -> Result<String> {
-    let mut client = SystemServiceClient::new(channel);
-    let mut all = Vec::new();
-    let mut page = paging.page.unwrap_or(1);
-    let info = loop {
-        let resp = client
-            .list_audit_log(ListAuditLogRequest {
-                page: Some(PageRequest {
-                    page,
-                    size: paging.size,
-                }),
-                ..filter.clone()
-            })
-            .await
-            .map_err(CallError::from)?
-            .into_inner();
-        all.extend(resp.entries);
-        match resp.page {
-            Some(p) if p.has_more && paging.page.is_none() => page += 1,
-            info => break info,
+    let client = SystemServiceClient::new(channel);
+    let (all, info) = collect_pages(paging, |page| {
+        let (mut client, filter) = (client.clone(), filter.clone());
+        async move {
+            let r = client
+                .list_audit_log(ListAuditLogRequest {
+                    page: Some(page),
+                    ..filter
+                })
+                .await?
+                .into_inner();
+            Ok((r.entries, r.page))
         }
-    };
+    })
+    .await?;
     if json_out {
         return pretty(&cli::json::audit(&all, info.as_ref()));
     }
