@@ -232,7 +232,7 @@ fn scan_on_drive(
     for (oi, fi) in reads {
         check.check()?;
         let f = objects[oi].1.files[fi].clone();
-        let mut w = CrcWriter::new(std::io::sink(), progress);
+        let mut w = CrcWriter::new(std::io::sink(), &mut *progress);
         let n = vol.read_file(&f.ltfs_path, &mut w).map_err(lt(barcode))?;
         let crc = w.crc();
         let o = &mut objects[oi].1;

@@ -7,17 +7,17 @@
 //! an unreadable file fails its object only (named in the failures), and the object's
 //! later files are skipped. A failed drive ends the batch with the error.
 
-use std::io::Write;
 use std::sync::Arc;
 
-use tapelib_ltfs::{LtfsError, MountOptions, TapeDevice, Volume};
+use tapelib_ltfs::{MountOptions, TapeDevice, Volume};
 
+use super::restore;
 use super::tape::{self, lt, Checkpoint};
 use super::OpContext;
 use crate::catalog::{InstanceRecord, ObjectFile, ObjectRecord, TapePosition};
 use crate::engine::{OpError, OpResult};
 use crate::request::DivaStatusCode;
-use crate::servers::{Server, ServerError};
+use crate::servers::Server;
 
 /// One file to stage: the item it belongs to, its LTFS path and its catalog entry.
 struct StageFile {
@@ -145,47 +145,7 @@ fn stage_file<D: TapeDevice>(
     cache: &Server,
 ) -> OpResult<()> {
     let out = cache.create_destination(Some(root), &f.file.path, true)?;
-    let mut w = CrcSink {
-        inner: out,
-        hasher: crc32fast::Hasher::new(),
-    };
-    let n = vol.read_file(&f.ltfs_path, &mut w).map_err(|e| match e {
-        // The sink's error: the cache, not the tape.
-        LtfsError::Io { source, .. } => OpError::Server(ServerError::Io {
-            server: cache.name().to_string(),
-            path: f.file.path.clone(),
-            source,
-        }),
-        e => OpError::ltfs(barcode, e),
-    })?;
-    let crc = w.hasher.finalize();
-    if n != f.file.size || crc != f.file.crc32 {
-        // `w.inner` is dropped uncommitted: the temporary file goes away.
-        return Err(OpError::Checksum {
-            barcode: barcode.to_string(),
-            path: f.ltfs_path.clone(),
-            expected: f.file.crc32,
-            computed: crc,
-        });
-    }
-    w.inner.commit()?;
+    // Staging is not progress: bytes count once they are on the destination tape.
+    restore::read_checked(vol, barcode, &f.ltfs_path, &f.file, out, cache, None)?;
     Ok(())
-}
-
-/// Computes the CRC-32 of what passes through on its way to the cache.
-struct CrcSink<W> {
-    inner: W,
-    hasher: crc32fast::Hasher,
-}
-
-impl<W: Write> Write for CrcSink<W> {
-    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
-        let n = self.inner.write(buf)?;
-        self.hasher.update(&buf[..n]);
-        Ok(n)
-    }
-
-    fn flush(&mut self) -> std::io::Result<()> {
-        self.inner.flush()
-    }
 }

@@ -6,7 +6,7 @@ use std::collections::HashMap;
 use std::io::Read;
 use std::sync::Arc;
 
-use tapelib_ltfs::{MountOptions, Volume};
+use tapelib_ltfs::{MountOptions, TapeDevice, Volume};
 
 use super::tape::{self, lt, Checkpoint, CrcWriter};
 use super::{choose_instance, OpContext, OpOutcome};
@@ -14,7 +14,7 @@ use crate::catalog::{InstanceFile, InstanceRecord, ObjectFile, ObjectRecord};
 use crate::engine::{OpError, OpResult, Progress};
 use crate::library::TapeLibrary;
 use crate::request::{DivaStatusCode, RequestResult, RestoreParams};
-use crate::servers::{Server, ServerError};
+use crate::servers::{DestinationFile, Server, ServerError};
 
 /// Where restored files go.
 #[derive(Clone)]
@@ -185,30 +185,51 @@ fn read_on_drive(
         let out = dest
             .server
             .create_destination(dest.root.as_deref(), &o.path, overwrite)?;
-        let mut w = CrcWriter::new(out, progress);
-        let n = vol.read_file(&f.ltfs_path, &mut w).map_err(|e| match e {
-            tapelib_ltfs::LtfsError::Io { source, .. } => OpError::Server(ServerError::Io {
-                server: dest.server.name().to_string(),
-                path: o.path.clone(),
-                source,
-            }),
-            e => OpError::ltfs(barcode, e),
-        })?;
-        let crc = w.crc();
-        let CrcWriter { inner, .. } = w;
-        if n != o.size || crc != o.crc32 {
-            // `inner` is dropped uncommitted: the temporary file goes away.
-            drop(inner);
-            return Err(OpError::Checksum {
-                barcode: barcode.to_string(),
-                path: f.ltfs_path.clone(),
-                expected: o.crc32,
-                computed: crc,
-            });
-        }
-        inner.commit()?;
+        let n = read_checked(
+            &mut vol,
+            barcode,
+            &f.ltfs_path,
+            o,
+            out,
+            &dest.server,
+            &mut *progress,
+        )?;
         files += 1;
         bytes += n;
     }
     Ok((files, bytes))
+}
+
+/// Reads `ltfs_path` into `out` (a new file `file.path` on `server`) and commits it only when
+/// its size and CRC-32 match the catalog's `file`; otherwise the temporary file goes away.
+/// A failing write is the destination's error, not the tape's.
+pub(crate) fn read_checked<'p, D: TapeDevice>(
+    vol: &mut Volume<D>,
+    barcode: &str,
+    ltfs_path: &str,
+    file: &ObjectFile,
+    out: DestinationFile,
+    server: &Server,
+    progress: impl Into<Option<&'p mut Progress>>,
+) -> OpResult<u64> {
+    let mut w = CrcWriter::new(out, progress);
+    let n = vol.read_file(ltfs_path, &mut w).map_err(|e| match e {
+        tapelib_ltfs::LtfsError::Io { source, .. } => OpError::Server(ServerError::Io {
+            server: server.name().to_string(),
+            path: file.path.clone(),
+            source,
+        }),
+        e => OpError::ltfs(barcode, e),
+    })?;
+    let crc = w.crc();
+    if n != file.size || crc != file.crc32 {
+        return Err(OpError::Checksum {
+            barcode: barcode.to_string(),
+            path: ltfs_path.to_string(),
+            expected: file.crc32,
+            computed: crc,
+        });
+    }
+    w.inner.commit()?;
+    Ok(n)
 }

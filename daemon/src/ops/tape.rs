@@ -120,21 +120,22 @@ impl<R: Read> Read for CrcReader<'_, R> {
     }
 }
 
-/// A writer that computes the CRC-32 of what passes through and reports progress.
+/// A writer that computes the CRC-32 of what passes through and reports progress (when
+/// given a request's progress: data staged on its way elsewhere is counted there instead).
 pub(crate) struct CrcWriter<'p, W> {
     pub(crate) inner: W,
     hasher: crc32fast::Hasher,
     pub(crate) bytes: u64,
-    progress: &'p mut Progress,
+    progress: Option<&'p mut Progress>,
 }
 
 impl<'p, W: Write> CrcWriter<'p, W> {
-    pub(crate) fn new(inner: W, progress: &'p mut Progress) -> Self {
+    pub(crate) fn new(inner: W, progress: impl Into<Option<&'p mut Progress>>) -> Self {
         CrcWriter {
             inner,
             hasher: crc32fast::Hasher::new(),
             bytes: 0,
-            progress,
+            progress: progress.into(),
         }
     }
 
@@ -148,7 +149,9 @@ impl<W: Write> Write for CrcWriter<'_, W> {
         let n = self.inner.write(buf)?;
         self.hasher.update(&buf[..n]);
         self.bytes += n as u64;
-        self.progress.add(n as u64);
+        if let Some(p) = self.progress.as_deref_mut() {
+            p.add(n as u64);
+        }
         Ok(n)
     }
 

@@ -198,7 +198,7 @@ fn read_back(
     let mut rows = Vec::with_capacity(items.len());
     for it in items {
         check.check()?;
-        let mut w = CrcWriter::new(std::io::sink(), progress);
+        let mut w = CrcWriter::new(std::io::sink(), &mut *progress);
         let read = vol.read_file(&it.file.ltfs_path, &mut w);
         let crc = w.crc();
         let bytes = *read.as_ref().unwrap_or(&0);
