@@ -17,7 +17,7 @@ use tapelib_ltfs::{LtfsError, MountOptions, Volume};
 use time::OffsetDateTime;
 
 use super::archive::{self, TapeChoice, WriteMount, Written, WrittenFile};
-use super::tape::{self, lt, Checkpoint, CrcReader};
+use super::tape::{self, lt, Checkpoint, CrcReader, CrcWriter};
 use super::OpContext;
 use crate::catalog::{InstanceRecord, NewInstance, ObjectFile, ObjectRecord, TapeRecord};
 use crate::engine::{OpError, OpResult, Progress, Shared};
@@ -344,18 +344,18 @@ fn read_cache(
         }
         for (_, f) in &item.files {
             let path = dir.join(item.inst.id.to_string()).join(&f.path);
-            let mut sink = ChunkSink::new(tx, chunk);
+            let mut sink = CrcWriter::new(ChunkSink::new(tx, chunk), None);
             let r =
                 std::fs::File::open(&path).and_then(|mut file| std::io::copy(&mut file, &mut sink));
-            if sink.closed {
+            if sink.inner.closed {
                 return Ok(());
             }
             let failure = match r {
                 Ok(len) => {
-                    if !sink.send_rest() {
+                    if !sink.inner.send_rest() {
                         return Ok(());
                     }
-                    let crc = sink.hasher.finalize();
+                    let crc = sink.crc();
                     (len != f.size || crc != f.crc32).then(|| {
                         format!(
                             "{} changed in the repack cache ({len} bytes, CRC-32 {crc:08x})",
@@ -405,17 +405,17 @@ fn read_source(
             return Ok(());
         }
         for (path, f) in &item.files {
-            let mut sink = ChunkSink::new(tx, chunk);
+            let mut sink = CrcWriter::new(ChunkSink::new(tx, chunk), None);
             let r = vol.read_file(path, &mut sink);
-            if sink.closed {
+            if sink.inner.closed {
                 return Ok(());
             }
             let failure = match r {
                 Ok(len) => {
-                    if !sink.send_rest() {
+                    if !sink.inner.send_rest() {
                         return Ok(());
                     }
-                    let crc = sink.hasher.finalize();
+                    let crc = sink.crc();
                     if len == f.size && crc == f.crc32 {
                         None
                     } else {
@@ -453,12 +453,11 @@ fn read_source(
     Ok(())
 }
 
-/// Cuts what LTFS reads into chunks for the channel, computing the CRC-32 on the way.
+/// Cuts what LTFS reads into chunks for the channel.
 struct ChunkSink<'a> {
     tx: &'a SyncSender<Msg>,
     buf: Vec<u8>,
     chunk: usize,
-    hasher: crc32fast::Hasher,
     closed: bool,
 }
 
@@ -468,7 +467,6 @@ impl<'a> ChunkSink<'a> {
             tx,
             buf: Vec::with_capacity(chunk),
             chunk,
-            hasher: crc32fast::Hasher::new(),
             closed: false,
         }
     }
@@ -496,7 +494,6 @@ impl Write for ChunkSink<'_> {
         }
         let n = data.len().min(self.chunk - self.buf.len());
         self.buf.extend_from_slice(&data[..n]);
-        self.hasher.update(&data[..n]);
         if self.buf.len() == self.chunk && !self.send_rest() {
             return Err(std::io::Error::new(
                 std::io::ErrorKind::BrokenPipe,
