@@ -310,9 +310,12 @@ fn pace<S: RangeSource + ?Sized>(src: &mut S, st: &Stream) -> Result<Option<f64>
         }
         for (i, raw) in buf.chunks_exact(PACKET as usize).enumerate() {
             let p = packet(raw)?;
-            if p.pid == st.video_pid && p.pusi && pes_pts(p.payload).is_some() {
+            if p.pid != st.video_pid || !p.pusi {
+                continue;
+            }
+            if let Some(pts) = pes_pts(p.payload) {
                 let pos = at + i as u64 * PACKET;
-                let f = st.frame_of(pes_pts(p.payload).unwrap_or(st.first_pts));
+                let f = st.frame_of(pts);
                 first.get_or_insert(pos);
                 if last.is_none_or(|(_, lf)| f > lf) {
                     last = Some((pos, f));
